@@ -79,8 +79,7 @@ struct ar_table {
 };
 
 /* Adds a column of n_rows x width floats (zeroed), returning its data. AR_ERR_NOMEM. */
-int ar_table_add(struct ar_table *t, const char *name, size_t width, bool integral,
-                 float **data);
+int ar_table_add(struct ar_table *t, const char *name, size_t width, bool integral, float **data);
 const struct ar_table_col *ar_table_find(const struct ar_table *t, const char *name);
 void ar_table_release(struct ar_table *t);
 
@@ -94,9 +93,9 @@ struct ar_model {
 };
 
 struct ar_algo {
-    const char *id;      /* "xgboost:1.7-1" */
-    const char *name;    /* "xgboost" (the ID without its tag) */
-    const char *title;   /* "XGBoost-compatible gradient-boosted trees" */
+    const char *id;    /* "xgboost:1.7-1" */
+    const char *name;  /* "xgboost" (the ID without its tag) */
+    const char *title; /* "XGBoost-compatible gradient-boosted trees" */
     const struct ar_hp_spec *hp;
     size_t params_size;
     /* Channel names this algorithm accepts, NULL-terminated; the first is required. */
@@ -108,8 +107,8 @@ struct ar_algo {
 
     /* Cross-field rules after ar_hp_parse (ranges are checked by the schema). */
     int (*validate)(const void *params);
-    int (*train)(const void *params, const struct ar_channels *chs,
-                 const struct ar_train_ctx *ctx, struct ar_model **out);
+    int (*train)(const void *params, const struct ar_channels *chs, const struct ar_train_ctx *ctx,
+                 struct ar_model **out);
     /* Writes the model's files into the existing directory `dir`, atomically per file. */
     int (*save)(const struct ar_model *m, const char *dir);
     int (*load)(const char *dir, struct ar_model **out);

@@ -22,25 +22,25 @@ enum ar_hp_type {
 };
 
 /* Flags for a spec entry. */
-#define AR_HP_REQUIRED  0x1u /* must be given */
-#define AR_HP_AUTO      0x2u /* "auto" is accepted: the `is_auto` bool at auto_offset is set */
-#define AR_HP_MIN_OPEN  0x4u /* value > min rather than >= min */
-#define AR_HP_MAX_OPEN  0x8u /* value < max rather than <= max */
-#define AR_HP_HAS_MIN   0x10u
-#define AR_HP_HAS_MAX   0x20u
-#define AR_HP_IGNORED   0x40u /* accepted for compatibility, has no effect (logged once) */
+#define AR_HP_REQUIRED 0x1u /* must be given */
+#define AR_HP_AUTO     0x2u /* "auto" is accepted: the `is_auto` bool at auto_offset is set */
+#define AR_HP_MIN_OPEN 0x4u /* value > min rather than >= min */
+#define AR_HP_MAX_OPEN 0x8u /* value < max rather than <= max */
+#define AR_HP_HAS_MIN  0x10u
+#define AR_HP_HAS_MAX  0x20u
+#define AR_HP_IGNORED  0x40u /* accepted for compatibility, has no effect (logged once) */
 
 struct ar_hp_spec {
     const char *name;
     enum ar_hp_type type;
     unsigned flags;
-    const char *def;             /* default as a string (NULL: none / required) */
-    double min, max;             /* with AR_HP_HAS_MIN / AR_HP_HAS_MAX */
-    const char *const *choices;  /* AR_HP_ENUM: NULL-terminated list */
-    size_t offset;               /* offsetof(params struct, field) */
-    size_t auto_offset;          /* AR_HP_AUTO: offsetof the bool set when "auto" was given */
-    const char *doc;             /* one line */
-    const char *alias;           /* another accepted name (e.g. learning_rate for eta) or NULL */
+    const char *def;            /* default as a string (NULL: none / required) */
+    double min, max;            /* with AR_HP_HAS_MIN / AR_HP_HAS_MAX */
+    const char *const *choices; /* AR_HP_ENUM: NULL-terminated list */
+    size_t offset;              /* offsetof(params struct, field) */
+    size_t auto_offset;         /* AR_HP_AUTO: offsetof the bool set when "auto" was given */
+    const char *doc;            /* one line */
+    const char *alias;          /* another accepted name (e.g. learning_rate for eta) or NULL */
 };
 
 /* One name=value pair as given. */

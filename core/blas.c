@@ -29,8 +29,8 @@ void ar_blas_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, flo
 }
 
 void ar_blas_dgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, double alpha,
-                   const double *a, size_t lda, const double *b, size_t ldb, double beta,
-                   double *c, size_t ldc)
+                   const double *a, size_t lda, const double *b, size_t ldb, double beta, double *c,
+                   size_t ldc)
 {
     if (m == 0 || n == 0)
         return;
@@ -44,8 +44,8 @@ void ar_blas_sgemv(bool trans_a, size_t m, size_t n, float alpha, const float *a
 {
     if (m == 0 || n == 0)
         return;
-    cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, bi(m), bi(n), alpha, a,
-                bi(lda), x, 1, beta, y, 1);
+    cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, bi(m), bi(n), alpha, a, bi(lda),
+                x, 1, beta, y, 1);
 }
 
 float ar_blas_sdot(size_t n, const float *x, const float *y)

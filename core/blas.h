@@ -15,8 +15,8 @@ void ar_blas_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, flo
                    const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
                    size_t ldc);
 void ar_blas_dgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, double alpha,
-                   const double *a, size_t lda, const double *b, size_t ldb, double beta,
-                   double *c, size_t ldc);
+                   const double *a, size_t lda, const double *b, size_t ldb, double beta, double *c,
+                   size_t ldc);
 /* y = alpha * op(A) * x + beta * y, A is m x n. */
 void ar_blas_sgemv(bool trans_a, size_t m, size_t n, float alpha, const float *a, size_t lda,
                    const float *x, float beta, float *y);

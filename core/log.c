@@ -34,7 +34,7 @@ int ar_log_level_parse(const char *s, enum ar_log_level *out)
     static const struct {
         const char *name;
         enum ar_log_level level;
-    } names[] = {{"debug", AR_LOG_DEBUG}, {"info", AR_LOG_INFO},   {"warn", AR_LOG_WARN},
+    } names[] = {{"debug", AR_LOG_DEBUG},  {"info", AR_LOG_INFO},   {"warn", AR_LOG_WARN},
                  {"warning", AR_LOG_WARN}, {"error", AR_LOG_ERROR}, {"off", AR_LOG_OFF}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcasecmp(s, names[i].name) == 0) {

@@ -33,8 +33,8 @@ struct ar_mat ar_mat_view(float *data, size_t n_rows, size_t n_cols, size_t stri
 struct ar_mat ar_mat_rows(const struct ar_mat *m, size_t begin, size_t end)
 {
     AR_ASSERT(begin <= end && end <= m->n_rows);
-    struct ar_mat v = {end - begin, m->n_cols, m->stride, m->data ? m->data + begin * m->stride : NULL,
-                       NULL};
+    struct ar_mat v = {end - begin, m->n_cols, m->stride,
+                       m->data ? m->data + begin * m->stride : NULL, NULL};
     return v;
 }
 
@@ -106,8 +106,7 @@ int ar_csr_check(const struct ar_csr *c)
                 return ar_err_set(AR_ERR_FORMAT, "sparse row %zu: column %u >= width %zu", i,
                                   c->indices[k], c->n_cols);
             if (k > c->indptr[i] && c->indices[k] <= c->indices[k - 1])
-                return ar_err_set(AR_ERR_FORMAT,
-                                  "sparse row %zu: column %u not after column %u", i,
+                return ar_err_set(AR_ERR_FORMAT, "sparse row %zu: column %u not after column %u", i,
                                   c->indices[k], c->indices[k - 1]);
         }
     }

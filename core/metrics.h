@@ -81,20 +81,18 @@ int ar_metric_mphe(const float *y, const float *p, const float *w, size_t n, dou
 int ar_metric_poisson_nloglik(const float *y, const float *p, const float *w, size_t n,
                               double *out);
 /* XGBoost gamma-nloglik (shape psi = 1): mean of -(-y/p - log p) ... see metrics.c. */
-int ar_metric_gamma_nloglik(const float *y, const float *p, const float *w, size_t n,
-                            double *out);
+int ar_metric_gamma_nloglik(const float *y, const float *p, const float *w, size_t n, double *out);
 /* Gamma deviance: 2 * mean(log(p / y) + y / p - 1) (scikit-learn mean_gamma_deviance;
  * XGBoost's gamma-deviance reports half of this sum over the weights: see metrics.c). */
-int ar_metric_gamma_deviance(const float *y, const float *p, const float *w, size_t n,
-                             double *out);
+int ar_metric_gamma_deviance(const float *y, const float *p, const float *w, size_t n, double *out);
 /* scikit-learn mean_poisson_deviance and mean_tweedie_deviance(power = rho). */
 int ar_metric_poisson_deviance(const float *y, const float *p, const float *w, size_t n,
                                double *out);
-int ar_metric_tweedie_deviance(const float *y, const float *p, const float *w, size_t n,
-                               double rho, double *out);
+int ar_metric_tweedie_deviance(const float *y, const float *p, const float *w, size_t n, double rho,
+                               double *out);
 /* XGBoost tweedie-nloglik@rho: mean of -y p^(1-rho)/(1-rho) + p^(2-rho)/(2-rho). */
-int ar_metric_tweedie_nloglik(const float *y, const float *p, const float *w, size_t n,
-                              double rho, double *out);
+int ar_metric_tweedie_nloglik(const float *y, const float *p, const float *w, size_t n, double rho,
+                              double *out);
 
 /* ---- clustering ---- */
 

@@ -6,11 +6,11 @@
 #include <stddef.h>
 
 enum ar_content {
-    AR_CONTENT_CSV = 1,      /* text/csv */
-    AR_CONTENT_LIBSVM,       /* text/libsvm, text/x-libsvm */
-    AR_CONTENT_RECORDIO_PB,  /* application/x-recordio-protobuf */
-    AR_CONTENT_JSON,         /* application/json (inference requests and responses) */
-    AR_CONTENT_JSONLINES     /* application/jsonlines (inference requests and responses) */
+    AR_CONTENT_CSV = 1,     /* text/csv */
+    AR_CONTENT_LIBSVM,      /* text/libsvm, text/x-libsvm */
+    AR_CONTENT_RECORDIO_PB, /* application/x-recordio-protobuf */
+    AR_CONTENT_JSON,        /* application/json (inference requests and responses) */
+    AR_CONTENT_JSONLINES    /* application/jsonlines (inference requests and responses) */
 };
 
 struct ar_data_format {

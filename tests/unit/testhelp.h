@@ -22,7 +22,7 @@ void ar_test_report(int ok, const char *file, int line, const char *fmt, ...)
     do {                                                                                           \
         long long ca_ = (long long)(a), cb_ = (long long)(b);                                      \
         ar_test_report(ca_ == cb_, __FILE__, __LINE__, "%s == %s (%lld vs %lld)", #a, #b, ca_,     \
-                       cb_);                                                               \
+                       cb_);                                                                       \
     } while (0)
 
 /* |a - b| <= tol */
@@ -38,14 +38,14 @@ void ar_test_report(int ok, const char *file, int line, const char *fmt, ...)
     do {                                                                                           \
         double ca_ = (double)(a), cb_ = (double)(b);                                               \
         double m_ = fmax(fabs(ca_), fabs(cb_));                                                    \
-        ar_test_report(fabs(ca_ - cb_) <= (rel)*m_ || m_ < 1e-300, __FILE__, __LINE__,            \
+        ar_test_report(fabs(ca_ - cb_) <= (rel)*m_ || m_ < 1e-300, __FILE__, __LINE__,             \
                        "%s ~= %s (%.17g vs %.17g, rel %g)", #a, #b, ca_, cb_, (double)(rel));      \
     } while (0)
 
 #define CHECK_STR(a, b)                                                                            \
     do {                                                                                           \
         const char *ca_ = (a), *cb_ = (b);                                                         \
-        ar_test_report(ca_ && cb_ && strcmp(ca_, cb_) == 0, __FILE__, __LINE__,                   \
+        ar_test_report(ca_ &&cb_ &&strcmp(ca_, cb_) == 0, __FILE__, __LINE__,                      \
                        "%s == %s (\"%s\" vs \"%s\")", #a, #b, ca_ ? ca_ : "(null)",                \
                        cb_ ? cb_ : "(null)");                                                      \
     } while (0)
