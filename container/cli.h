@@ -3,6 +3,7 @@
 #ifndef AR_CONTAINER_CLI_H
 #define AR_CONTAINER_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 enum ar_exit {
@@ -53,3 +54,16 @@ void ar_args_init(struct ar_args *a, int argc, char **argv);
 int ar_args_next(struct ar_args *a, const char *const *with_value, const char *const *flags);
 
 int ar_cmd_data(int argc, char **argv);
+
+struct ar_algo;
+struct ar_job;
+/* Installs SIGTERM/SIGINT handlers that set the returned flag (train, run, tune). */
+volatile sig_atomic_t *ar_cli_install_stop_handler(void);
+/* Reads the config under ml_root and executes the job (the code path of `algorun train`,
+ * shared by `algorun run`). The caller releases *job. */
+int ar_train_in_root(const char *ml_root, const struct ar_algo *algo, volatile sig_atomic_t *stop,
+                     struct ar_job *job);
+
+int ar_cmd_train(int argc, char **argv);
+int ar_cmd_run(int argc, char **argv);
+int ar_cmd_algorithms(int argc, char **argv);
