@@ -768,7 +768,7 @@ int ar_metric_ssd(const float *x, size_t n, size_t d, size_t ldx, const float *c
         struct ksum s = {0, 0};
         for (size_t i = lo; i < hi; i++) {
             const float *row = x + i * ldx;
-            double best = INFINITY;
+            double best = HUGE_VAL;
             for (size_t c = 0; c < k; c++) {
                 const float *ctr = centres + c * d;
                 double dist = 0;
