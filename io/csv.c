@@ -309,6 +309,14 @@ int ar_csv_parse(const char *buf, size_t len, const struct ar_csv_opts *o, struc
         rc = fix_fields(b0, end, o->first_line, o, r);
         if (rc)
             return rc;
+        if (r->n_fields == 0) {
+            /* Only blank lines: no rows, but the lines still count. */
+            for (const char *p = b0; p < end; r->n_lines++) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                p = nl ? nl + 1 : end;
+            }
+            return AR_OK;
+        }
     }
 
     size_t n_chunks = o->n_threads > 0 ? (size_t)o->n_threads : (size_t)ar_par_threads();
