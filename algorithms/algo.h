@@ -109,6 +109,9 @@ struct ar_algo {
     const char *const *train_content_types;
     const char *const *infer_content_types;
     const char *default_accept; /* inference response type when the request names none */
+    /* Under batch transform (SAGEMAKER_BATCH=true) answer one str(value) line per record
+     * whatever the Accept, as SageMaker's XGBoost container does. */
+    bool batch_lines;
 
     /* Cross-field rules after ar_hp_parse (ranges are checked by the schema). */
     int (*validate)(const void *params);
