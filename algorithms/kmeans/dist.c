@@ -14,11 +14,10 @@
  * to the lowest index). The winning distance itself is always recomputed in double, so the
  * reported distances and losses do not carry the cancellation error.
  */
-#include "algorithms/kmeans/kmeans.h"
-
 #include <math.h>
 #include <string.h>
 
+#include "algorithms/kmeans/kmeans.h"
 #include "core/blas.h"
 #include "core/err.h"
 #include "core/mem.h"
@@ -27,7 +26,7 @@
 /* Dot-product block per thread, in floats (256 KiB: half a typical L2). */
 #define BLOCK_FLOATS_PER_THREAD (64 * 1024)
 /* Centres per block: the k of the streaming phase (k x 10) fits in one block up to 1024. */
-#define CENTRE_BLOCK 1024
+#define CENTRE_BLOCK  1024
 #define MIN_ROW_BLOCK 32
 
 struct ar_batch ar_km_batch_rows(const struct ar_batch *b, size_t begin, size_t end)
@@ -207,7 +206,7 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
         struct ar_batch xb = ar_km_batch_rows(x, r0, r0 + m);
         for (int t = 0; t < nt; t++)
             bad[(size_t)t * bad_stride] = SIZE_MAX;
-        /* Row norms; a non-finite norm means a NaN or infinite value in the row. */
+            /* Row norms; a non-finite norm means a NaN or infinite value in the row. */
 #pragma omp parallel num_threads(nt)
         {
             int tid = ar_par_tid();

@@ -4,11 +4,10 @@
  * The distance updates of k-means++ run in parallel over row ranges; the cumulative sums used
  * for sampling are formed serially in row order, so the choice depends only on the seed.
  */
-#include "algorithms/kmeans/kmeans.h"
-
 #include <math.h>
 #include <string.h>
 
+#include "algorithms/kmeans/kmeans.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/par.h"

@@ -2,11 +2,10 @@
  * the points each absorbed), restarted opts->trials times, keeping the lowest weighted mean
  * squared distance. An empty cluster is moved to the point with the largest weighted squared
  * distance to its centre (each such point is used once per iteration). */
-#include "algorithms/kmeans/kmeans.h"
-
 #include <math.h>
 #include <string.h>
 
+#include "algorithms/kmeans/kmeans.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -51,8 +50,7 @@ int ar_km_lloyd(const float *pts, const double *w, size_t n, size_t dim,
     rc = AR_OK;
     double best = INFINITY;
     for (int64_t trial = 0; trial < opts->trials; trial++) {
-        rc = ar_km_init_centres(&x, w, k, dim, opts->init, opts->seed, 1000 + (uint64_t)trial,
-                                cur);
+        rc = ar_km_init_centres(&x, w, k, dim, opts->init, opts->seed, 1000 + (uint64_t)trial, cur);
         if (rc != AR_OK)
             goto done;
         double loss = INFINITY;
@@ -96,8 +94,8 @@ int ar_km_lloyd(const float *pts, const double *w, size_t n, size_t dim,
                 }
             }
         }
-        AR_INFO("local kmeans attempt #%lld. Current mean square distance %.17g",
-                (long long)trial, loss);
+        AR_INFO("local kmeans attempt #%lld. Current mean square distance %.17g", (long long)trial,
+                loss);
         if (loss < best) {
             best = loss;
             memcpy(out, cur, k * dim * sizeof *out);

@@ -11,8 +11,6 @@
  * All integers and floats little-endian. Saving writes a temporary file in the model directory,
  * fsyncs it, renames it into place and fsyncs the directory.
  */
-#include "algorithms/kmeans/kmeans.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -22,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "algorithms/kmeans/kmeans.h"
 #include "core/err.h"
 #include "core/mem.h"
 

@@ -1,11 +1,10 @@
 /* k-means hyperparameters: the schema table (names, defaults and ranges as SageMaker's
  * kmeans:1 container) and the cross-field rules, including the eval_metrics list parser. */
-#include "algorithms/kmeans/kmeans.h"
-
 #include <ctype.h>
 #include <stddef.h>
 #include <string.h>
 
+#include "algorithms/kmeans/kmeans.h"
 #include "core/err.h"
 
 #define P(field) offsetof(struct ar_km_params, field)
@@ -87,8 +86,9 @@ int ar_km_parse_eval_metrics(const char *s, unsigned *mask)
         else if (len == 3 && strncmp(name, "ssd", 3) == 0)
             *mask |= AR_KM_METRIC_SSD;
         else
-            return ar_err_set(AR_ERR_PARAM, "eval_metrics: unknown metric '%.*s'; allowed: msd, ssd",
-                              (int)len, name);
+            return ar_err_set(AR_ERR_PARAM,
+                              "eval_metrics: unknown metric '%.*s'; allowed: msd, ssd", (int)len,
+                              name);
         p = skip_ws(end + 1);
         if (*p == ',') {
             p = skip_ws(p + 1);
@@ -109,7 +109,8 @@ int ar_km_params_validate(const void *params)
     const struct ar_km_params *p = params;
     unsigned mask;
     AR_TRY(ar_km_parse_eval_metrics(p->eval_metrics, &mask));
-    int64_t factor = p->extra_center_factor_auto ? AR_KM_AUTO_CENTER_FACTOR : p->extra_center_factor;
+    int64_t factor =
+        p->extra_center_factor_auto ? AR_KM_AUTO_CENTER_FACTOR : p->extra_center_factor;
     /* k x factor centres of feature_dim floats, twice (centres and their transpose). */
     double cells = (double)p->k * (double)factor * (double)p->feature_dim;
     if (cells > 2e9)

@@ -1,8 +1,7 @@
 /* k-means inference: the nearest centre of every row and its Euclidean distance. */
-#include "algorithms/kmeans/kmeans.h"
-
 #include <math.h>
 
+#include "algorithms/kmeans/kmeans.h"
 #include "core/err.h"
 #include "core/mem.h"
 

@@ -3,13 +3,12 @@
  * then a local Lloyd reduction K -> k on the centres weighted by the points they absorbed.
  * Metrics are logged in the container's formats and reported through the training context.
  */
-#include "algorithms/kmeans/kmeans.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "algorithms/kmeans/kmeans.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"

@@ -5,11 +5,10 @@
  * adds that range's rows in row order. Every sum is therefore formed in the same order whatever
  * the thread count, and no per-thread k x dim partials are needed.
  */
-#include "algorithms/kmeans/kmeans.h"
-
 #include <math.h>
 #include <string.h>
 
+#include "algorithms/kmeans/kmeans.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/par.h"
