@@ -32,7 +32,7 @@ static int km_train(const void *params, const struct ar_channels *chs,
         return rc;
     }
     struct ar_km_model *m = NULL;
-    rc = ar_km_train_sources(params, train, test, ctx, &m);
+    rc = ar_km_train_sources(params, train, train_ch->mode == AR_INPUT_FILE, test, ctx, &m);
     source_close(train);
     source_close(test);
     if (rc == AR_OK)

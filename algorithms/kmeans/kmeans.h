@@ -147,10 +147,12 @@ int ar_km_lloyd(const float *pts, const double *w, size_t n, size_t dim,
 
 /* ---- training (train.c) ---- */
 
-/* Trains from batch sources: `train` is required, `test` may be NULL. `ctx` may be NULL. */
+/* Trains from batch sources: `train` is required, `test` may be NULL. `ctx` may be NULL.
+ * rescan_train: `train` can be reset for one more pass (File mode) to compute the train msd
+ * exactly against the final centres; otherwise it is estimated (see README.md). */
 int ar_km_train_sources(const struct ar_km_params *p, struct ar_batch_source *train,
-                        struct ar_batch_source *test, const struct ar_train_ctx *ctx,
-                        struct ar_km_model **out);
+                        bool rescan_train, struct ar_batch_source *test,
+                        const struct ar_train_ctx *ctx, struct ar_km_model **out);
 
 /* ---- model file and prediction (model_io.c, predict.c) ---- */
 

@@ -124,8 +124,8 @@ static int stream_batch(struct stream_state *s, const struct ar_batch *b, int64_
 }
 
 int ar_km_train_sources(const struct ar_km_params *p, struct ar_batch_source *train,
-                        struct ar_batch_source *test, const struct ar_train_ctx *ctx,
-                        struct ar_km_model **out)
+                        bool rescan_train, struct ar_batch_source *test,
+                        const struct ar_train_ctx *ctx, struct ar_km_model **out)
 {
     *out = NULL;
     unsigned metrics;
@@ -235,6 +235,7 @@ int ar_km_train_sources(const struct ar_km_params *p, struct ar_batch_source *tr
         goto fail;
 
     /* Reduction K -> k. */
+    double shrink_msd = 0;
     if ((rc = ar_km_model_new(k, dim, &model)) != AR_OK)
         goto fail;
     if (s.big_k > k) {
@@ -251,18 +252,27 @@ int ar_km_train_sources(const struct ar_km_params *p, struct ar_batch_source *tr
             p->local_lloyd_num_trials_auto ? AR_KM_AUTO_NUM_TRIALS : p->local_lloyd_num_trials,
             (uint64_t)p->seed,
         };
-        double msd = 0;
-        rc = ar_km_lloyd(s.centres, s.weight, s.big_k, dim, &lo, model->centres, &msd);
+        rc = ar_km_lloyd(s.centres, s.weight, s.big_k, dim, &lo, model->centres, &shrink_msd);
         if (rc != AR_OK)
             goto fail;
-        fmt_double(num, sizeof num, msd);
+        fmt_double(num, sizeof num, shrink_msd);
         AR_INFO("finished shrinking process. Mean Square Distance = %s (%.3f s)", num,
                 ar_timer_elapsed(&t));
     } else {
         memcpy(model->centres, s.centres, k * dim * sizeof *model->centres);
     }
 
-    double train_msd = loss[1] > 0 ? loss[0] / loss[1] : 0;
+    /* train msd: the training records against the final centres, by one more pass when the
+     * source can be re-read; otherwise (Pipe mode) estimated from the last epoch as the
+     * streaming loss plus the reduction loss (within-centre + between-centre parts). */
+    double train_msd = loss[1] > 0 ? loss[0] / loss[1] + shrink_msd : 0;
+    if (rescan_train) {
+        double ssd, cnt;
+        if ((rc = ar_batch_source_reset(train)) != AR_OK ||
+            (rc = score_source(model, train, batch, "train", &ssd, &cnt)) != AR_OK)
+            goto fail;
+        train_msd = cnt > 0 ? ssd / cnt : 0;
+    }
     fmt_double(num, sizeof num, train_msd);
     AR_INFO("#quality_metric: host=" HOST ", train msd <loss>=%s", num);
     ar_train_ctx_metric(ctx, "train", "msd", train_msd, -1);

@@ -360,9 +360,9 @@ static int train_blobs(const float *x, size_t n, const struct ar_hp_kv *kv, size
     mem_src_init(&tr, &all);
     mem_src_init(&te, &all);
     struct ar_train_ctx ctx = {NULL, NULL, NULL, on_metric, log};
-    rc = ar_km_train_sources(&p, &tr.base, &te.base, &ctx, m);
+    rc = ar_km_train_sources(&p, &tr.base, p.epochs != 2, &te.base, &ctx, m);
     if (rc == AR_OK)
-        CHECK_INT(tr.resets, p.epochs - 1);
+        CHECK_INT(tr.resets, p.epochs - 1 + (p.epochs != 2));
     ar_hp_free(ar_km_hp, &p);
     return rc;
 }
@@ -439,7 +439,8 @@ static void test_train(void)
     mem_src_init(&empty, &none);
     struct ar_km_params p;
     CHECK_OK(parse_params(kv3, 3, &p));
-    CHECK_ERR(ar_km_train_sources(&p, &empty.base, NULL, NULL, &m2), AR_ERR_INVALID, "no records");
+    CHECK_ERR(ar_km_train_sources(&p, &empty.base, true, NULL, NULL, &m2), AR_ERR_INVALID,
+              "no records");
     ar_hp_free(ar_km_hp, &p);
 
     /* ---- model file and prediction ---- */
