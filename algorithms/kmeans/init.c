@@ -66,7 +66,7 @@ static double dist2_row(const struct ar_batch *x, size_t i, const float *c, size
     const struct ar_csr *m = &x->csr;
     double s = cn;
     for (uint64_t p = m->indptr[i]; p < m->indptr[i + 1]; p++) {
-        double v = m->values[p];
+        double v = (double)m->values[p];
         s += v * v - 2.0 * v * (double)c[m->indices[p]];
     }
     return s > 0 ? s : 0;
@@ -92,7 +92,7 @@ int ar_km_init_centres(const struct ar_batch *x, const double *w, size_t k, size
     for (size_t i = 0; i < n; i++) {
         score[i] = weight(w, i) > 0 ? weight(w, i) : 0;
         total += score[i];
-        mind[i] = INFINITY;
+        mind[i] = HUGE_VAL;
     }
     int nt = ar_par_threads();
     for (size_t c = 0; c < k; c++) {

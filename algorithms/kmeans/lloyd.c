@@ -48,12 +48,12 @@ int ar_km_lloyd(const float *pts, const double *w, size_t n, size_t dim,
         goto done;
     }
     rc = AR_OK;
-    double best = INFINITY;
+    double best = HUGE_VAL;
     for (int64_t trial = 0; trial < opts->trials; trial++) {
         rc = ar_km_init_centres(&x, w, k, dim, opts->init, opts->seed, 1000 + (uint64_t)trial, cur);
         if (rc != AR_OK)
             goto done;
-        double loss = INFINITY;
+        double loss = HUGE_VAL;
         for (int64_t it = 0;; it++) {
             struct ar_km_centres cs;
             rc = ar_km_centres_init(&cs, cur, k, dim);
