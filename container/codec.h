@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "algorithms/algo.h"
 #include "io/batch.h"
@@ -33,6 +34,10 @@ int ar_fmt_pyrepr(double v, char *buf);
  * is one instance per line. AR_ERR_FORMAT with the line/instance for a malformed body. */
 int ar_codec_decode(const char *body, size_t len, const struct ar_data_format *fmt,
                     struct ar_batch *out);
+/* As ar_codec_decode, naming the body `name` in messages and numbering its first line
+ * `first_line` (batch transform passes the file and the mini-batch's line). */
+int ar_codec_decode_at(const char *body, size_t len, const struct ar_data_format *fmt,
+                       const char *name, uint64_t first_line, struct ar_batch *out);
 
 /* How a prediction table becomes a response. */
 struct ar_encode_opts {
