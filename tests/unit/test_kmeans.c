@@ -538,10 +538,55 @@ static void test_train(void)
     ar_free(x);
 }
 
+/* Every allocation of training, saving-free prediction and decoding fails in turn: each
+ * failure is a clean AR_ERR_NOMEM (ASan checks that nothing leaks). */
+static void test_fault_injection(void)
+{
+    float *x = blobs(20, 3);
+    struct ar_hp_kv kv[] = {{"k", "3"},
+                            {"feature_dim", "2"},
+                            {"mini_batch_size", "25"},
+                            {"init_method", "kmeans++"},
+                            {"local_lloyd_num_trials", "2"}};
+    struct ar_km_params p;
+    CHECK_OK(parse_params(kv, 5, &p));
+    struct ar_batch all = dense_batch(x, 60, 2);
+    long failures = 0, wrong = 0;
+    struct ar_km_model *m = NULL;
+    for (long nth = 1; nth < 10000; nth++) {
+        struct mem_src tr;
+        mem_src_init(&tr, &all);
+        ar_mem_fail_at(nth);
+        int rc = ar_km_train_sources(&p, &tr.base, true, NULL, NULL, &m);
+        ar_mem_fail_at(0);
+        if (rc == AR_OK)
+            break;
+        failures++;
+        wrong += rc != AR_ERR_NOMEM || m != NULL;
+    }
+    CHECK(failures > 5);
+    CHECK_INT(wrong, 0);
+    CHECK(m != NULL);
+    for (long nth = 1; m && nth < 100; nth++) {
+        struct ar_table t = {0};
+        ar_mem_fail_at(nth);
+        int rc = ar_km_predict(&m->base, &all, &t);
+        ar_mem_fail_at(0);
+        ar_table_release(&t);
+        if (rc == AR_OK)
+            break;
+        CHECK_INT(rc, AR_ERR_NOMEM);
+    }
+    ar_km_model_free(m);
+    ar_hp_free(ar_km_hp, &p);
+    ar_free(x);
+}
+
 void test_suite_kmeans(void)
 {
     test_kernel();
     test_stream_update();
     test_hp();
     test_train();
+    test_fault_injection();
 }
