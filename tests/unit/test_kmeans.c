@@ -10,18 +10,10 @@
 #include "algorithms/algo.h"
 #include "algorithms/kmeans/kmeans.h"
 #include "core/mem.h"
+#include "core/metrics.h"
 #include "core/par.h"
 #include "core/rng.h"
 #include "tests/unit/testhelp.h"
-
-/* Until the channel readers land in main, the unit-test binary needs some ar_channel_open to
- * link the kmeans:1 interface value; a strong definition in the library replaces this one. */
-__attribute__((weak)) int ar_channel_open(const struct ar_channel *ch, struct ar_batch_source **out)
-{
-    *out = NULL;
-    return ar_err_set(AR_ERR_UNSUPPORTED, "channel '%s': no channel readers linked (test stub)",
-                      ch->name);
-}
 
 /* ---- helpers ---- */
 
@@ -37,7 +29,7 @@ static int mem_next(struct ar_batch_source *s, size_t max_rows, struct ar_batch 
 {
     struct mem_src *m = (struct mem_src *)s;
     size_t end = m->pos + max_rows < m->all->n_rows ? m->pos + max_rows : m->all->n_rows;
-    *out = ar_km_batch_rows(m->all, m->pos, end);
+    *out = ar_batch_rows(m->all, m->pos, end);
     m->pos = end;
     s->n_cols = m->all->n_cols;
     return AR_OK;
@@ -168,6 +160,13 @@ static void check_kernel(size_t n, size_t d, size_t k, double offset, double zer
                 "  kernel n=%zu d=%zu k=%zu offset=%g: %ld wrong, %ld sparse wrong, %ld "
                 "bad distances\n",
                 n, d, k, offset, bad, bad_sparse, bad_dist);
+    if (n > 0) { /* the shared clustering metric agrees with the kernel's exact distances */
+        double ssd = 0, ref = 0;
+        for (size_t i = 0; i < n; i++)
+            ssd += d2[i];
+        CHECK_OK(ar_metric_ssd(x, n, d, d, c, k, &ref));
+        CHECK_REL(ssd, ref, 1e-9);
+    }
     CHECK_INT(bad, 0);
     CHECK_INT(bad_sparse, 0);
     CHECK_INT(bad_dist, 0);
