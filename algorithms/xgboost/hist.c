@@ -19,7 +19,7 @@ static inline void hist_rows(int width, const void *restrict codes, size_t nf,
         const uint8_t *c = codes;
         for (size_t i = lo; i < hi; i++) {
             const uint8_t *rc = c + (size_t)rows[i] * nf;
-            const double g = gh[2 * i], h = gh[2 * i + 1];
+            const double g = (double)gh[2 * i], h = (double)gh[2 * i + 1];
             for (size_t f = 0; f < nf; f++) {
                 double *s = out + 2 * ((size_t)off[f] + rc[f]);
                 s[0] += g;
@@ -30,7 +30,7 @@ static inline void hist_rows(int width, const void *restrict codes, size_t nf,
         const uint16_t *c = codes;
         for (size_t i = lo; i < hi; i++) {
             const uint16_t *rc = c + (size_t)rows[i] * nf;
-            const double g = gh[2 * i], h = gh[2 * i + 1];
+            const double g = (double)gh[2 * i], h = (double)gh[2 * i + 1];
             for (size_t f = 0; f < nf; f++) {
                 double *s = out + 2 * ((size_t)off[f] + rc[f]);
                 s[0] += g;
