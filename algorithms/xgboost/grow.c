@@ -391,7 +391,8 @@ static int eval_nodes(struct ar_gbt_grower *g, const size_t *nids, size_t n, str
             sample_features(rng, lvl, g->level_n[d], cfg->colsample_bynode, g->node_feats + k * nf);
     }
     const int8_t *mono = g->mono;
-#pragma omp parallel for num_threads(g->nt) schedule(dynamic, 1)
+    const bool par = n > 1 && (size_t)n * n_feats * 64 >= 65536;
+#pragma omp parallel for num_threads(g->nt) schedule(dynamic, 1) if (par)
     for (size_t k = 0; k < n; k++) {
         struct wnode *w = &g->wn[nids[k]];
         ar_gbt_split_find(&g->tp, g->cuts, g->b, g->hbuf[w->hist], w->g, w->h,
@@ -589,7 +590,11 @@ int ar_gbt_grower_grow(struct ar_gbt_grower *g, const float *gh_all, const uint3
                 g->wn[r].end = w->end;
             }
         }
-#pragma omp parallel for num_threads(g->nt) schedule(dynamic, 1)
+        size_t level_rows = 0;
+        for (size_t k = 0; k < m; k++)
+            level_rows += g->wn[expand[k]].end - g->wn[expand[k]].begin;
+        const bool par_part = m > 1 && level_rows >= PAR_NODE_ROWS;
+#pragma omp parallel for num_threads(g->nt) schedule(dynamic, 1) if (par_part)
         for (size_t k = 0; k < m; k++) {
             struct wnode *w = &g->wn[expand[k]];
             if (w->end - w->begin >= PAR_NODE_ROWS && g->nt > 1)
@@ -624,7 +629,7 @@ int ar_gbt_grower_grow(struct ar_gbt_grower *g, const float *gh_all, const uint3
                 ar_gbt_hist_build(g->b, g->rows + bw->begin, g->gh + 2 * bw->begin,
                                   bw->end - bw->begin, g->nt, g->scratch, g->hbuf[bw->hist]);
         }
-#pragma omp parallel for num_threads(g->nt) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(g->nt) schedule(dynamic, 1) if (par_part && n_valid > 1)
         for (size_t k = 0; k < n_valid; k++) {
             size_t nid = valid[k];
             const struct wnode *w = &g->wn[nid];
