@@ -432,6 +432,38 @@ int ar_codec_decode_at(const char *body, size_t len, const struct ar_data_format
     return rc;
 }
 
+/* ---- response columns ---- */
+
+int ar_codec_outputs(const struct ar_algo *algo, const struct ar_model *m, const char *select_spec,
+                     struct ar_encode_opts *opts, struct ar_table *t)
+{
+    if (select_spec && *select_spec) {
+        if (!algo->select_outputs)
+            return ar_err_set(AR_ERR_UNSUPPORTED,
+                              "SAGEMAKER_INFERENCE_OUTPUT is not supported by %s", algo->id);
+        struct ar_table sel;
+        bool json = opts->accept == AR_CONTENT_JSON || opts->accept == AR_CONTENT_JSONLINES;
+        AR_TRY(algo->select_outputs(m, select_spec, t, json, &sel));
+        ar_table_release(t);
+        *t = sel;
+        opts->csv_quote_lists = true;
+        return AR_OK;
+    }
+    if (!algo->default_outputs)
+        return AR_OK;
+    /* Keep the default columns, free the others. */
+    struct ar_table keep = ar_table_pick(t, algo->default_outputs);
+    for (size_t i = 0; i < t->n_cols; i++) {
+        int kept = 0;
+        for (size_t k = 0; k < keep.n_cols; k++)
+            kept |= keep.cols[k].data == t->cols[i].data;
+        if (!kept)
+            ar_free(t->cols[i].data);
+    }
+    *t = keep;
+    return AR_OK;
+}
+
 /* ---- encoding ---- */
 
 const char *ar_codec_mime(enum ar_content c)

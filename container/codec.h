@@ -46,6 +46,12 @@ struct ar_encode_opts {
     bool batch_lines;     /* SAGEMAKER_BATCH: one str(value) per line whatever the Accept */
 };
 
+/* Turns predict()'s table into the response columns, in place: the keys of `select_spec`
+ * (SAGEMAKER_INFERENCE_OUTPUT; NULL or "" for none) when the algorithm supports it, else the
+ * algorithm's default outputs. Sets opts->csv_quote_lists for selected output. */
+int ar_codec_outputs(const struct ar_algo *algo, const struct ar_model *m, const char *select_spec,
+                     struct ar_encode_opts *opts, struct ar_table *t);
+
 /* Appends the encoding of every row of t to out. */
 int ar_codec_encode(const struct ar_table *t, const struct ar_encode_opts *opts,
                     struct ar_buf *out);

@@ -33,6 +33,7 @@ enum split {
 };
 
 struct xf {
+    const char *select_spec; /* SAGEMAKER_INFERENCE_OUTPUT */
     const struct ar_algo *algo;
     const struct ar_model *model;
     struct ar_data_format fmt;
@@ -139,6 +140,10 @@ static int predict_body(const struct xf *x, const char *body, size_t len, const 
     *rows = b.n_rows;
     int rc = x->algo->predict(x->model, &b, t);
     ar_batch_release(&b);
+    if (rc == AR_OK) {
+        struct ar_encode_opts eo = x->enc;
+        rc = ar_codec_outputs(x->algo, x->model, x->select_spec, &eo, t);
+    }
     if (rc != AR_OK) {
         ar_err_prefix("%s: records from line %llu: ", name, (unsigned long long)first_line);
         ar_table_release(t);
@@ -756,6 +761,8 @@ int ar_cmd_transform(int argc, char **argv)
         goto done;
     }
     x.model = model;
+    x.select_spec = getenv("SAGEMAKER_INFERENCE_OUTPUT");
+    x.enc.csv_quote_lists = x.select_spec && *x.select_spec;
     if (!accept && !x.per_record) {
         if (ar_format_parse(x.algo->default_accept, &af) == AR_OK)
             x.enc.accept = af.content;

@@ -7,9 +7,11 @@
 #include "core/log.h"
 
 static const char *const gbt_channels[] = {"train", "validation", NULL};
-static const char *const gbt_train_types[] = {"text/csv", "text/libsvm",
+/* The first entry is the default when a channel or request names no type: libsvm, as
+ * SageMaker's XGBoost container assumes. */
+static const char *const gbt_train_types[] = {"text/libsvm", "text/csv",
                                               "application/x-recordio-protobuf", NULL};
-static const char *const gbt_infer_types[] = {"text/csv", "text/libsvm", "text/x-libsvm",
+static const char *const gbt_infer_types[] = {"text/libsvm", "text/x-libsvm", "text/csv",
                                               "application/x-recordio-protobuf", NULL};
 
 /* Loads a whole channel; csv_weights makes CSV column 1 the instance weight. */
@@ -59,6 +61,9 @@ static size_t gbt_n_features(const struct ar_model *m)
     return ((const struct ar_gbt_model *)m)->n_features;
 }
 
+/* Without SAGEMAKER_INFERENCE_OUTPUT the container answers the prediction value only. */
+static const char *const gbt_default_outputs[] = {"score", NULL};
+
 const struct ar_algo ar_algo_xgboost = {
     .id = "xgboost:1.7-1",
     .name = "xgboost",
@@ -69,6 +74,9 @@ const struct ar_algo ar_algo_xgboost = {
     .train_content_types = gbt_train_types,
     .infer_content_types = gbt_infer_types,
     .default_accept = "text/csv",
+    .default_outputs = gbt_default_outputs,
+    .select_outputs = ar_gbt_select_outputs,
+    .batch_lines = true,
     .validate = ar_gbt_params_validate,
     .train = gbt_train,
     .save = ar_gbt_model_save,

@@ -307,6 +307,9 @@ float ar_gbt_base_margin(enum ar_gbt_obj obj, float base_score);
 /* Builds pnodes from nodes (after train or load). */
 int ar_gbt_model_finish(struct ar_gbt_model *m);
 void ar_gbt_model_free(struct ar_model *m);
+/* SAGEMAKER_INFERENCE_OUTPUT keys from a prediction table (select.c). */
+int ar_gbt_select_outputs(const struct ar_model *m, const char *spec, const struct ar_table *pred,
+                          bool json_order, struct ar_table *out);
 
 /* ---- one tree (grow.c) ---- */
 

@@ -142,8 +142,7 @@ int ar_gbt_predict(const struct ar_model *base, const struct ar_batch *in, struc
     const bool softprob = m->obj == AR_GBT_OBJ_SOFTPROB;
     if (rc == AR_OK)
         rc =
-            ar_table_add(out, "score", softprob ? K : 1,
-                         m->obj == AR_GBT_OBJ_SOFTMAX || m->obj == AR_GBT_OBJ_BINARY_HINGE, &score);
+            ar_table_add(out, "score", softprob ? K : 1, false, &score);
     if (rc == AR_OK) {
         ar_gbt_transform(m->obj, m->n_groups, margin, n, false, score);
         bool has_label =

@@ -16,6 +16,8 @@ import pytest
 from conftest import BIN, DATA, run
 
 IRIS = DATA / "datasets" / "iris.csv"
+AB_TRAIN = DATA / "datasets" / "abalone_train.csv"
+AB_VAL = DATA / "datasets" / "abalone_validation.csv"
 
 # Per algorithm: hyperparameters, train/test channels (content types), request features.
 CASES = {
@@ -27,16 +29,25 @@ CASES = {
         default_accept="application/json",
         metric="test:msd",
     ),
+    "xgboost:1.7-1": dict(
+        hp={"num_round": "20", "max_depth": "4", "eta": "0.3"},
+        channels={"train": (AB_TRAIN, "text/csv"), "validation": (AB_VAL, "text/csv")},
+        features=lambda: np.loadtxt(AB_VAL, delimiter=",", dtype=np.float32)[:, 1:],
+        outputs=("score",),
+        default_accept="text/csv",
+        metric="validation:rmse",
+    ),
 }
 
 
 def registered():
     r = run(["algorithms", "--json"])
     assert r.returncode == 0, r.stderr
-    return {a["id"] for a in json.loads(r.stdout)}
+    return {a["id"]: a for a in json.loads(r.stdout)}
 
 
-ALGOS = [a for a in CASES if a in registered()]
+REGISTRY = registered()
+ALGOS = [a for a in CASES if a in REGISTRY]
 
 
 def run_job(algo, tmp_path, name="job1", hp=None, extra=()):
@@ -246,7 +257,12 @@ def test_invocations_every_content_type_and_accept(algo, trained, serve, tmp_pat
         "application/jsonlines": "".join(json.dumps({"features": r.tolist()}) + "\n" for r in x).encode(),
         "application/x-recordio-protobuf": recordio_body(x),
     }
+    accepted = set(REGISTRY[algo]["inference_content_types"])
     for ctype, body in bodies.items():
+        if ctype not in accepted:
+            st, _, _ = srv.invoke(body, ctype, "application/json")
+            assert st == 415, ctype
+            continue
         st, h, data = srv.invoke(body, ctype, "application/json")
         assert st == 200, (ctype, data)
         assert h["Content-Type"].startswith("application/json")
@@ -287,7 +303,7 @@ def test_server_status_codes_and_keeps_serving(algo, trained, serve):
         (("GET", "/execution-parameters", None, {}), 200),
         (("POST", "/invocations", b"", {"Content-Type": "text/csv"}), 204),
         (("POST", "/invocations", b"1,2,x\n", {"Content-Type": "text/csv"}), 400),
-        (("POST", "/invocations", b"{bad json", {"Content-Type": "application/json"}), 400),
+        (("POST", "/invocations", b"1,2\n3\n", {"Content-Type": "text/csv"}), 400),
         (("POST", "/invocations", good, {"Content-Type": "image/png"}), 415),
         (("POST", "/invocations", good, {"Content-Type": "text/csv", "Accept": "text/html"}), 406),
         (("POST", "/invocations", b"1," * (600 * 1024), {"Content-Type": "text/csv"}), 413),
