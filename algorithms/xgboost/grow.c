@@ -357,6 +357,46 @@ static float leaf_quantile(float *resid, const float *w, uint32_t *order, size_t
 
 /* ---- the tree ---- */
 
+/* Interaction constraints (XGBoost's rule): a node may split on the features of every
+ * constraint set that holds all the features split on along its path; a path using a feature
+ * of no set, or features of no common set, allows nothing. Filters feats[0..n) in place. */
+static size_t interaction_filter(const struct ar_gbt_grower *g, size_t nid, uint32_t *feats,
+                                 size_t n)
+{
+    const struct ar_gbt_config *cfg = g->cfg;
+    uint32_t path[64];
+    size_t np = 0;
+    for (int32_t a = g->tn[nid].parent; a >= 0 && np < 64; a = g->tn[a].parent) {
+        uint32_t f = g->tn[a].feature;
+        size_t i = 0;
+        while (i < np && path[i] != f)
+            i++;
+        if (i == np)
+            path[np++] = f;
+    }
+    if (np == 0)
+        return n;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool ok = false;
+        for (size_t s = 0; s < cfg->n_ic_sets && !ok; s++) {
+            const uint32_t *set = cfg->ic_feat + cfg->ic_ptr[s];
+            size_t len = cfg->ic_ptr[s + 1] - cfg->ic_ptr[s];
+            bool has_f = false;
+            size_t covered = 0;
+            for (size_t j = 0; j < len; j++) {
+                has_f |= set[j] == feats[i];
+                for (size_t q = 0; q < np; q++)
+                    covered += set[j] == path[q];
+            }
+            ok = has_f && covered == np;
+        }
+        if (ok)
+            feats[kept++] = feats[i];
+    }
+    return kept;
+}
+
 static int eval_nodes(struct ar_gbt_grower *g, const size_t *nids, size_t n, struct ar_rng *rng,
                       const uint32_t *feats, size_t n_feats)
 {
@@ -389,6 +429,8 @@ static int eval_nodes(struct ar_gbt_grower *g, const size_t *nids, size_t n, str
                 (uint32_t)sample_features(rng, feats, n_feats, cfg->colsample_bylevel, lvl);
         cnt_local[k] =
             sample_features(rng, lvl, g->level_n[d], cfg->colsample_bynode, g->node_feats + k * nf);
+        if (cfg->n_ic_sets)
+            cnt_local[k] = interaction_filter(g, nids[k], g->node_feats + k * nf, cnt_local[k]);
     }
     const int8_t *mono = g->mono;
     const bool par = n > 1 && (size_t)n * n_feats * 64 >= 65536;

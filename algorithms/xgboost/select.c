@@ -194,9 +194,9 @@ int ar_gbt_select_outputs(const struct ar_model *base, const char *spec,
         size_t w = width_of(m, f, k);
         int ok = valid_for(f, k);
         /* int(...) labels print as integers; the hinge/softmax label is the float value. */
-        bool integral = k == K_LABELS || (k == K_PREDICTED_LABEL && (f == FAM_LOGISTIC ||
-                                                                      f == FAM_SOFTPROB ||
-                                                                      m->obj == AR_GBT_OBJ_BINARY_LOGITRAW));
+        bool integral =
+            k == K_LABELS || (k == K_PREDICTED_LABEL && (f == FAM_LOGISTIC || f == FAM_SOFTPROB ||
+                                                         m->obj == AR_GBT_OBJ_BINARY_LOGITRAW));
         float *d;
         int rc = ar_table_add(out, key_names[k], ok ? w : 1, ok && integral, &d);
         if (rc != AR_OK) {
