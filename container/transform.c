@@ -120,6 +120,38 @@ static int put_csv(struct ar_buf *out, const cJSON *v)
     return AR_OK;
 }
 
+/* cJSON prints doubles to ~15 digits (it compares with a tolerance), which would change the
+ * numbers we pass through. Before printing, every number becomes a raw token: the prediction
+ * columns exactly as the encoder writes them (integers for integral columns, Python repr
+ * otherwise), other numbers as integers when whole, else Python repr. */
+static void exact_numbers(cJSON *v, const struct ar_table *t, int integral)
+{
+    for (cJSON *c = v->child; c; c = c->next) {
+        int ci = integral;
+        if (c->string && t) {
+            const struct ar_table_col *col = ar_table_find(t, c->string);
+            if (col)
+                ci = col->integral ? 1 : 0;
+        }
+        if (cJSON_IsNumber(c)) {
+            char num[40];
+            double d = c->valuedouble;
+            if (ci == 1 || (ci < 0 && d == floor(d) && fabs(d) < 1e15))
+                snprintf(num, sizeof num, "%lld", (long long)d);
+            else
+                ar_fmt_pyrepr(d, num);
+            char *raw = cJSON_malloc(strlen(num) + 1);
+            if (!raw)
+                continue;
+            memcpy(raw, num, strlen(num) + 1);
+            c->type = cJSON_Raw;
+            c->valuestring = raw;
+        } else if (cJSON_IsArray(c) || cJSON_IsObject(c)) {
+            exact_numbers(c, t, ci);
+        }
+    }
+}
+
 /* Table view of row i (borrowed columns). */
 static struct ar_table row_view(const struct ar_table *t, size_t i)
 {
@@ -275,7 +307,12 @@ static int process_records(const struct xf *x, struct item *it, const char *name
             if (csv) {
                 rc = put_csv(&it->out, w);
             } else {
-                char *txt = cJSON_PrintUnformatted(w);
+                cJSON *holder = cJSON_CreateArray(); /* lets a top-level number be rewritten */
+                cJSON *wd = cJSON_Duplicate(w, 1);
+                cJSON_AddItemToArray(holder, wd);
+                exact_numbers(holder, &t, -1);
+                char *txt = cJSON_PrintUnformatted(wd);
+                cJSON_Delete(holder);
                 rc = txt ? ar_buf_puts(&it->out, txt) : AR_ERR_NOMEM;
                 cJSON_free(txt);
             }

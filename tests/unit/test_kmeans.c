@@ -458,7 +458,7 @@ static void test_train(void)
                                   *c2 = ar_table_find(&t2, "closest_cluster"),
                                   *e1 = ar_table_find(&t1, "distance_to_cluster"),
                                   *e2 = ar_table_find(&t2, "distance_to_cluster");
-        CHECK(c1 && c2 && e1 && e2 && c1->integral && !e1->integral);
+        CHECK(c1 && c2 && e1 && e2 && !c1->integral && !e1->integral);
         if (c1 && c2 && e1 && e2) {
             CHECK(memcmp(c1->data, c2->data, n * sizeof(float)) == 0);
             CHECK(memcmp(e1->data, e2->data, n * sizeof(float)) == 0);
