@@ -131,7 +131,8 @@ tools: $(TOOLS)
 # Benchmark programs (benchmarks/*.c, run by benchmarks/run.py), linked like the tools. Readers
 # that libalgorun.a does not define yet get "not built yet" stand-ins from benchmarks/stubs.c,
 # chosen at link time with nm, so the harness runs while other modules are still landing.
-BENCH_PROGS := $(BUILD)/bench-driver $(BUILD)/bench-ceiling $(BUILD)/bench-pbdecode
+BENCH_PROGS := $(BUILD)/bench-driver $(BUILD)/bench-ceiling $(BUILD)/bench-pbdecode \
+               $(BUILD)/bench-spawn
 BENCH_STUB_SYMS := CSV:ar_csv_source_open LIBSVM:ar_libsvm_source_open \
                    RECORDIO:ar_recordio_source_open
 
