@@ -104,7 +104,8 @@ struct ar_algo {
     size_t params_size;
     /* Channel names this algorithm accepts, NULL-terminated; the first is required. */
     const char *const *channels;
-    /* Content types accepted for training channels and for inference requests. */
+    /* Content types accepted for training channels and for inference requests; the first
+     * training type is the default for a channel that names none. */
     const char *const *train_content_types;
     const char *const *infer_content_types;
     const char *default_accept; /* inference response type when the request names none */

@@ -18,6 +18,9 @@
 #endif
 
 const struct ar_cli_cmd ar_cli_cmds[] = {
+    {"train", "run a training job from an /opt/ml tree (the container contract)", ar_cmd_train},
+    {"run", "run a local training job: lays out the job, trains, packs the model", ar_cmd_run},
+    {"algorithms", "list the algorithm IDs and their hyperparameters", ar_cmd_algorithms},
     {"version", "print version, build, BLAS and CPU information", ar_cmd_version},
     {NULL, NULL, NULL},
 };

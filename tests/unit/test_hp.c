@@ -125,9 +125,8 @@ static void test_table_channels(void)
     ar_table_release(&t);
     CHECK_INT(t.n_cols, 0);
 
-    struct ar_channel items[] = {
-        {"train", "/tmp/a", {AR_CONTENT_CSV, 1, false}, AR_INPUT_FILE},
-        {"validation", "/tmp/b", {AR_CONTENT_CSV, 1, false}, AR_INPUT_FILE}};
+    struct ar_channel items[] = {{.name = "train", .location = "/tmp/a"},
+                                 {.name = "validation", .location = "/tmp/b"}};
     struct ar_channels chs = {2, items};
     CHECK(ar_channels_get(&chs, "validation") == &items[1]);
     CHECK(ar_channels_get(&chs, "test") == NULL);
