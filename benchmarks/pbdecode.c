@@ -8,6 +8,7 @@
  *
  * Prints {"seconds", "rows", "bytes", "mb_per_s", "rows_per_s", "checksum"}: the time covers
  * reading the file (from the page cache when warm) and decoding, like the algorun parse. */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,11 +93,16 @@ int main(int argc, char **argv)
     }
     double seconds = ar_time_now() - t0;
     double sum = 0;
-    for (size_t i = 0; x && i < rows * n_cols; i++)
+    uint64_t bits = 0; /* order-free exact checksum, as bench-driver parse prints */
+    for (size_t i = 0; x && i < rows * n_cols; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        bits += u;
         sum += (double)x[i];
+    }
     printf("{\"seconds\": %.6f, \"rows\": %zu, \"bytes\": %ld, \"mb_per_s\": %.3f, "
-           "\"rows_per_s\": %.1f, \"checksum\": %.17g}\n",
-           seconds, rows, size, (double)size / 1e6 / seconds, (double)rows / seconds, sum);
+           "\"rows_per_s\": %.1f, \"checksum\": %.17g, \"bits_checksum\": %" PRIu64 "}\n",
+           seconds, rows, size, (double)size / 1e6 / seconds, (double)rows / seconds, sum, bits);
     ar_free(buf);
     ar_free(x);
     ar_free(y);

@@ -392,7 +392,7 @@ def bench_parse(ctx):
     log(f"parse: CSV {n} rows x 28 features + label ({os.path.getsize(csv) / 1e6:.0f} MB)")
     mbrate = per_second("bytes", "MB", 1e-6)
     rate = lambda j: mbrate(j) + ", " + per_second("rows")(j)  # noqa: E731
-    chk = lambda j: {"checksum": j.get("checksum")}  # noqa: E731
+    chk = lambda j: {"sum": j.get("checksum")}  # noqa: E731
     algoruns = [(f"CSV {n:,}×28, {t} thread{'s' if t > 1 else ''}",
                  Side(f"algorun {t}t", ctx.driver(t, "parse", "--content-type", "text/csv", csv),
                       t, rate=rate, quality=chk)) for t in (1, 2)]
@@ -403,9 +403,8 @@ def bench_parse(ctx):
 
     def same_numbers(case, sa, sr):
         if sa["status"] == sr["status"] == "ok":
-            same = (sa["json"]["checksum"] == sr["json"]["checksum"] and
-                    sa["json"]["label_checksum"] == sr["json"]["label_checksum"])
-            return ("sums of all values identical on both sides" if same else
+            same = sa["json"]["bits_checksum"] == sr["json"]["bits_checksum"]
+            return ("bit-identical values on both sides (float32 bit-pattern checksum)" if same else
                     "CHECKSUM MISMATCH: the two sides read different numbers")
         return None
     rows = compare(algoruns, refs, ctx.reps, note=same_numbers)
@@ -422,8 +421,8 @@ def bench_parse(ctx):
     def pb_note(case, sa, sr):
         txt = "the protobuf-c decoder is single-threaded"
         if sa["status"] == sr["status"] == "ok":
-            same = sa["json"]["checksum"] == sr["json"]["checksum"]
-            txt += ("; feature sums identical" if same else
+            same = sa["json"]["bits_checksum"] == sr["json"]["bits_checksum"]
+            txt += ("; bit-identical values (float32 bit-pattern checksum)" if same else
                     "; CHECKSUM MISMATCH: the two sides read different numbers")
         return txt
     rows += compare(algoruns, [ref], ctx.reps, note=pb_note)
