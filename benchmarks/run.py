@@ -56,10 +56,10 @@ SIZES = {
                  sgemm=4096, copy_mib=1024, ceiling_reps=5, reps=3,
                  scale_rows=[10_000, 30_000, 100_000, 300_000, 1_000_000]),
     "quick": dict(parse_rows=100_000, gbdt_rows=100_000, gbdt_valid=20_000,
-                  lin_rows=100_000, lin_valid=20_000, km_rows=50_000, km_iters=3,
-                  transform_rows=200_000, server_seconds=3, server_model_rows=50_000,
+                  lin_rows=100_000, lin_valid=20_000, km_rows=30_000, km_iters=3,
+                  transform_rows=200_000, server_seconds=2, server_model_rows=30_000,
                   sgemm=2048, copy_mib=256, ceiling_reps=3, reps=1,
-                  scale_rows=[10_000, 30_000, 100_000]),
+                  scale_rows=[10_000, 50_000]),
 }
 
 
@@ -211,6 +211,7 @@ def compare(algoruns, refs, reps, note=None):
 class Table:
     def __init__(self, title, about, rows, better="lower"):
         self.title, self.about, self.rows, self.better = title, about, rows, better
+        self.load = None  # 1-minute load average before and after the benchmark
 
 
 def fmt_num(v, unit):
@@ -248,7 +249,11 @@ def fmt_rss(s):
 def table_markdown(t):
     better = {"lower": "time: lower is better; ratio < 1 means algorun is faster",
               "higher": "throughput: higher is better; ratio > 1 means algorun is faster"}
-    out = [f"### {t.title}", "", t.about, "", f"_{better[t.better]}._", "",
+    load = ""
+    if t.load:
+        load = (f" Machine load average (1 min) {t.load[0]:.1f} before, {t.load[1]:.1f} after"
+                " this benchmark (2 cores: above ~2 other work competed with it).")
+    out = [f"### {t.title}", "", t.about, "", f"_{better[t.better]}._{load}", "",
            "| case | algorun median (min–max) | reference | reference median (min–max) | "
            "ratio | peak RSS MiB (algorun / ref) | quality algorun | quality reference | notes |",
            "|---|---|---|---|---|---|---|---|---|"]
@@ -945,6 +950,7 @@ plot '{dat}' using 1:2 with linespoints title 'algorun 1 thread', \\
 
 def environment():
     env = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+           "load average at start": " ".join(f"{v:.2f}" for v in os.getloadavg()),
            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
            "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "(unset)")}
     lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
@@ -984,6 +990,9 @@ def write_report(ctx, env, tables, command, started):
     lines += ["## Machine and software", "",
               f"- CPU: {env['Model name']}, {env['CPU(s)']} CPUs, "
               f"{env['Thread(s) per core']} thread(s) per core; SIMD: {env['SIMD flags']}",
+              f"- Load average (1/5/15 min) at start: {env['load average at start']}; each "
+              "table gives the load around it. OpenMP and OpenBLAS spin-wait at barriers, so "
+              "2-thread runs slow down badly when other processes share the 2 cores.",
               f"- Environment: OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}, "
               f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']} (left as found; both sides run under "
               "it); OMP_NUM_THREADS / OPENBLAS_NUM_THREADS set to each case's thread count",
@@ -1004,7 +1013,7 @@ def write_report(ctx, env, tables, command, started):
         f.write("\n".join(lines))
     raw = {"mode": ctx.mode, "reps": ctx.reps, "command": command, "environment": env,
            "tables": [{"title": t.title, "about": t.about, "better": t.better,
-                       "rows": t.rows} for t in tables],
+                       "load_average": t.load, "rows": t.rows} for t in tables],
            "scaling": ctx.scaling, "ceilings": ctx.ceilings}
     with open(os.path.join(ctx.outdir, "results.json"), "w") as f:
         json.dump(raw, f, indent=1, default=str)
@@ -1040,12 +1049,16 @@ def main():
         if only and name not in only:
             continue
         log(f"== {title}")
+        load0 = os.getloadavg()[0]
         try:
-            tables += fn(ctx)
+            new = fn(ctx)
         except Exception as e:  # one broken benchmark must not lose the others' results
             import traceback
             traceback.print_exc()
-            tables.append(Table(title, f"**The benchmark failed**: {type(e).__name__}: {e}", []))
+            new = [Table(title, f"**The benchmark failed**: {type(e).__name__}: {e}", [])]
+        for t in new:
+            t.load = (load0, os.getloadavg()[0])
+        tables += new
     command = "/usr/bin/python3 benchmarks/run.py " + " ".join(sys.argv[1:])
     path = write_report(ctx, env, tables, command, started)
     log(f"wrote {path} ({(time.time() - started):.0f} s)")
