@@ -60,6 +60,15 @@ static inline enum field_kind field(const char **pp, const char *e, float *v)
     return F_OK;
 }
 
+/* Error exit of parse_row: the bad field's start (after blanks) and 1-based number. */
+static int fail_at(int err, const char *start, const char *e, size_t f, const char **err_pos,
+                   size_t *err_field)
+{
+    *err_pos = ar_text_skip_blanks(start, e);
+    *err_field = f + 1;
+    return err;
+}
+
 /* Parses the data line at *pp (known non-blank) into its row; on success *pp is past its
  * line end. On failure returns the error and the bad field's start and number. */
 static int parse_row(const char **pp, const char *e, size_t n_fields, int label_size, bool weights,
@@ -73,23 +82,21 @@ static int parse_row(const char **pp, const char *e, size_t n_fields, int label_
         const char *start = p;
         float v;
         enum field_kind k = field(&p, e, &v);
-        *err_pos = ar_text_skip_blanks(start, e);
-        *err_field = f + 1;
         if (k == F_BAD)
-            return CE_NUMBER;
+            return fail_at(CE_NUMBER, start, e, f, err_pos, err_field);
         if (f >= first_feature) {
             x[f - first_feature] = k == F_OK ? v : NAN;
         } else if (f == 0 && label_size) {
             if (k == F_EMPTY)
-                return CE_LABEL_EMPTY;
-            if (k == F_OK && !isfinite(v))
-                return CE_LABEL_FINITE;
+                return fail_at(CE_LABEL_EMPTY, start, e, f, err_pos, err_field);
+            if (!isfinite(v))
+                return fail_at(CE_LABEL_FINITE, start, e, f, err_pos, err_field);
             *label = v;
         } else {
             if (k == F_EMPTY)
-                return CE_WEIGHT_EMPTY;
-            if (k == F_OK && (!isfinite(v) || v < 0.0f))
-                return CE_WEIGHT_BAD;
+                return fail_at(CE_WEIGHT_EMPTY, start, e, f, err_pos, err_field);
+            if (!isfinite(v) || v < 0.0f)
+                return fail_at(CE_WEIGHT_BAD, start, e, f, err_pos, err_field);
             *weight = v;
         }
         if (f + 1 < n_fields) {
@@ -97,13 +104,14 @@ static int parse_row(const char **pp, const char *e, size_t n_fields, int label_
                 p++;
                 continue;
             }
-            return ar_text_at_eol(p, e) ? CE_FIELDS : CE_NUMBER;
+            return fail_at(ar_text_at_eol(p, e) ? CE_FIELDS : CE_NUMBER, start, e, f, err_pos,
+                           err_field);
         }
         if (ar_text_at_eol(p, e)) {
             *pp = ar_text_next_line(p, e);
             return CE_NONE;
         }
-        return p < e && *p == ',' ? CE_FIELDS : CE_NUMBER;
+        return fail_at(p < e && *p == ',' ? CE_FIELDS : CE_NUMBER, start, e, f, err_pos, err_field);
     }
 }
 
