@@ -20,6 +20,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -285,6 +286,8 @@ class Ctx:
         self.ceilings = {}      # "sgemm_2" -> algorun GFLOP/s measured in this run
         self.scaling = {}       # algorithm -> list of points for the plots
         self.commands = set(algorun_commands())
+        # Models and predictions from an earlier build must not leak into this run.
+        shutil.rmtree(WORK, ignore_errors=True)
         os.makedirs(WORK, exist_ok=True)
 
     def work(self, name):
@@ -838,6 +841,17 @@ def bench_server(ctx):
     return [Table("Inference server", about, rows, better="higher")]
 
 
+def count_lines(path):
+    """Lines in a file, or in all files below a directory (transform outputs)."""
+    files = [path] if os.path.isfile(path) else [
+        os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs]
+    total = 0
+    for name in files:
+        with open(name, "rb") as f:
+            total += sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    return total
+
+
 @benchmark("transform", "Batch transform, file to file")
 def bench_transform(ctx):
     n = ctx.size["transform_rows"]
@@ -853,11 +867,13 @@ def bench_transform(ctx):
     a = Side("algorun transform", [ALGORUN, "--threads", "2", "transform", "--model-dir",
                                    str(model_dir), "--input", feats, "--output", out_dir,
                                    "--content-type", "text/csv"], 2, key="wall",
-             rate=lambda j: f"{n / j['seconds'] / 1e3:.0f} k rows/s", unavailable=missing)
+             rate=lambda j: f"{n / j['seconds'] / 1e3:.0f} k rows/s", unavailable=missing,
+             quality=lambda j: {"output_lines": count_lines(out_dir)})
     r = Side("pandas read + xgboost inplace_predict + pandas write",
              ctx.ref("ref_transform.py", 2, "--model", ref_model, "--input", feats, "--output",
                      ctx.work("transform-ref.csv")), 2,
-             rate=lambda j: f"{n / j['seconds'] / 1e3:.0f} k rows/s")
+             rate=lambda j: f"{n / j['seconds'] / 1e3:.0f} k rows/s",
+             quality=lambda j: {"output_lines": count_lines(ctx.work("transform-ref.csv"))})
     rows = compare([(f"{n:,} rows × 28 CSV → predictions CSV", a)], [r], ctx.reps)
     for row in rows:
         row["notes"].append("algorun: process wall time (start-up and model load included); "
