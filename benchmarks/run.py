@@ -56,11 +56,11 @@ SIZES = {
                  transform_rows=10_000_000, server_seconds=10, server_model_rows=200_000,
                  sgemm=4096, copy_mib=1024, ceiling_reps=5, reps=3,
                  scale_rows=[10_000, 30_000, 100_000, 300_000, 1_000_000]),
-    "quick": dict(parse_rows=100_000, gbdt_rows=100_000, gbdt_valid=20_000,
+    "quick": dict(parse_rows=100_000, gbdt_rows=50_000, gbdt_valid=20_000,
                   lin_rows=100_000, lin_valid=20_000, km_rows=30_000, km_iters=3,
                   transform_rows=200_000, server_seconds=2, server_model_rows=30_000,
                   sgemm=2048, copy_mib=256, ceiling_reps=3, reps=1,
-                  scale_rows=[10_000, 50_000]),
+                  scale_rows=[10_000, 30_000]),
 }
 
 
