@@ -37,7 +37,8 @@ void ar_jsonpath_free(struct ar_jsonpath *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->n_steps; i++)
+    /* <= n_steps: a step that failed half-way holds keys too. */
+    for (int i = 0; i <= p->n_steps && i < MAX_STEPS; i++)
         for (int k = 0; k < p->steps[i].n; k++)
             if (p->steps[i].kind == STEP_KEYS)
                 ar_free(p->steps[i].keys[k]);
