@@ -338,7 +338,7 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
     size_t K = t->n_k, C = t->n_out;
     float *ws = NULL, *bs = NULL, *z = NULL, *col = NULL;
     uint32_t *order = NULL;
-    double *best = NULL, *loss = NULL, *wsum = NULL, *train_loss = NULL;
+    double *best = NULL, *best_l = NULL, *loss = NULL, *wsum = NULL, *train_loss = NULL;
     struct fvec sc = {0}, lab = {0}, wts = {0};
     struct ar_ll_model *mdl = NULL;
 
@@ -354,21 +354,24 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
     bs = ar_callocn(K, sizeof(float));
     z = ar_allocn(c->batch, K * sizeof(float));
     best = ar_allocn(M, sizeof(double));
+    best_l = ar_allocn(M, sizeof(double));
     loss = ar_callocn(M, sizeof(double));
     wsum = ar_callocn(M, sizeof(double));
     train_loss = ar_callocn(M, sizeof(double));
-    if (!ws || !bs || !z || !best || !loss || !wsum || !train_loss) {
+    if (!ws || !bs || !z || !best || !best_l || !loss || !wsum || !train_loss) {
         rc = AR_ERR_NOMEM;
         goto out;
     }
-    for (size_t m = 0; m < M; m++)
+    for (size_t m = 0; m < M; m++) {
         best[m] = -HUGE_VAL;
+        best_l[m] = HUGE_VAL;
+    }
     ar_ll_trainer_fold(t);
     memcpy(ws, t->wt, d * K * sizeof(float));
     memcpy(bs, t->bt, K * sizeof(float));
 
     const char *obj = ar_ll_objective_name(c->loss);
-    double gbest = -HUGE_VAL;
+    double gbest = -HUGE_VAL, gloss = HUGE_VAL;
     size_t no_improve = 0, n_train = 0, n_val = 0;
     bool sampled = uses_threshold(c) && validation;
     for (size_t ep = 1; ep <= c->epochs; ep++) {
@@ -429,34 +432,37 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
                 goto out;
             }
         }
+        /* Models compare by the criterion, ties by the loss (a saturated criterion such as
+         * accuracy on a small sample must not freeze the snapshot at an early epoch). */
         size_t top = 0;
-        double top_v = -HUGE_VAL;
-        bool any_better = false;
+        double top_v = -HUGE_VAL, top_l = HUGE_VAL;
         for (size_t m = 0; m < M; m++) {
-            double v;
+            double v, l = val_loss ? val_loss[m] : train_loss[m];
             if (sampled) {
                 struct ar_ll_calib cal;
                 if ((rc = calibrate_model(c, &sc, &lab, &wts, M, m, col, order, &cal)) != AR_OK)
                     goto out;
                 v = cal.value;
             } else {
-                v = -(val_loss ? val_loss[m] : train_loss[m]);
+                v = -l;
             }
             if (!isfinite(v))
                 v = -HUGE_VAL;
-            if (v > best[m]) {
+            if (!isfinite(l))
+                l = HUGE_VAL;
+            if (v > best[m] + 1e-12 || (v >= best[m] - 1e-12 && l < best_l[m])) {
                 best[m] = v;
-                any_better = true;
+                best_l[m] = l;
                 for (size_t j = 0; j < d; j++)
                     memcpy(ws + j * K + m * C, t->wt + j * K + m * C, C * sizeof(float));
                 memcpy(bs + m * C, t->bt + m * C, C * sizeof(float));
             }
-            if (v > top_v) {
+            if (v > top_v + 1e-12 || (v >= top_v - 1e-12 && l < top_l)) {
                 top_v = v;
+                top_l = l;
                 top = m;
             }
         }
-        (void)any_better;
         AR_INFO("#quality_metric: host=algo-1, epoch=%zu, train %s_objective <loss>=%.12g", ep, obj,
                 train_loss[top]);
         ar_train_ctx_metric(ctx, "train", "objective_loss", train_loss[top], (long)ep);
@@ -473,7 +479,8 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
         }
         AR_INFO("#early_stopping_criteria_metric: host=algo-1, epoch=%zu, criteria=%s, value=%.10g",
                 ep, crit, sampled ? top_v : -top_v);
-        if (gbest == -HUGE_VAL || top_v - gbest > c->tolerance * fabs(gbest)) {
+        if (gbest == -HUGE_VAL || top_v - gbest > c->tolerance * fabs(gbest) ||
+            (sampled && top_v >= gbest - 1e-12 && gloss - top_l > c->tolerance * fabs(gloss))) {
             AR_INFO("Epoch %zu: Loss improved. Updating best model", ep);
             no_improve = 0;
         } else {
@@ -482,6 +489,8 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
         }
         if (top_v > gbest)
             gbest = top_v;
+        if (top_l < gloss)
+            gloss = top_l;
         AR_INFO("#progress_metric: host=algo-1, completed %.4g %% of epochs",
                 100.0 * (double)ep / (double)c->epochs);
         AR_INFO("#throughput_metric: host=algo-1, train throughput=%.6g records/second",
@@ -580,6 +589,7 @@ out:
     ar_free(col);
     ar_free(order);
     ar_free(best);
+    ar_free(best_l);
     ar_free(loss);
     ar_free(wsum);
     ar_free(train_loss);

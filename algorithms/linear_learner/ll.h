@@ -202,6 +202,7 @@ struct ar_ll_trainer {
     float *s1, *s2;    /* optimizer state, d x K each */
     double *bs1, *bs2; /* bias optimizer state, K each */
     float *gw;         /* d x K gradient sums */
+    float *kprm;       /* 4 x K per-output step settings (scratch) */
     float *z;          /* z_cap x K: scores, then weighted gradients */
     size_t z_cap;
     double *part; /* per-thread partials: part_stride doubles per thread */

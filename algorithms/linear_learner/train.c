@@ -126,6 +126,7 @@ void ar_ll_trainer_free(struct ar_ll_trainer *t)
     ar_free(t->bs1);
     ar_free(t->bs2);
     ar_free(t->gw);
+    ar_free(t->kprm);
     ar_free(t->z);
     ar_free(t->part);
     ar_free(t->colsum);
@@ -174,6 +175,7 @@ int ar_ll_trainer_new(const struct ar_ll_config *c, const struct ar_ll_model_cfg
     t->bs1 = ar_callocn(k, sizeof(double));
     t->bs2 = ar_callocn(k, sizeof(double));
     t->gw = ar_callocn(dk, sizeof(float));
+    t->kprm = ar_callocn(4 * k, sizeof(float));
     t->part = ar_callocn((size_t)nt * t->part_stride, sizeof(double));
     t->colsum = ar_callocn(k, sizeof(double));
     t->wsum = ar_callocn(n_models, sizeof(double));
@@ -184,8 +186,8 @@ int ar_ll_trainer_new(const struct ar_ll_config *c, const struct ar_ll_model_cfg
     t->ep_loss = ar_callocn(n_models, sizeof(double));
     t->ep_w = ar_callocn(n_models, sizeof(double));
     if (!t->mc || !t->w || !t->b || !t->wt || !t->bt || !t->s1 || !t->s2 || !t->bs1 || !t->bs2 ||
-        !t->gw || !t->part || !t->colsum || !t->wsum || !t->mu || !t->inv_sd || !t->class_w ||
-        !t->posw || !t->ep_loss || !t->ep_w) {
+        !t->gw || !t->kprm || !t->part || !t->colsum || !t->wsum || !t->mu || !t->inv_sd ||
+        !t->class_w || !t->posw || !t->ep_loss || !t->ep_w) {
         ar_ll_trainer_free(t);
         return AR_ERR_NOMEM;
     }
@@ -390,7 +392,7 @@ int ar_ll_forward(const struct ar_batch *b, size_t d, size_t n_k, const float *w
     }
     const struct ar_csr *x = &b->csr;
     int nt = ar_par_threads();
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (ar_csr_nnz(x) * n_k >= 16384)
     {
         size_t lo, hi;
         ar_par_range(n, ar_par_tid(), ar_par_region_size(), &lo, &hi);
@@ -420,7 +422,7 @@ static void backward(const struct ar_batch *b, size_t d, size_t n_k, const float
     const struct ar_csr *x = &b->csr;
     int nt = ar_par_threads();
     /* Threads own disjoint output column ranges: no partials, same result for any count. */
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (ar_csr_nnz(x) * n_k >= 16384)
     {
         size_t lo, hi;
         ar_par_range(n_k, ar_par_tid(), ar_par_region_size(), &lo, &hi);
@@ -477,7 +479,7 @@ static size_t grad_rows(struct ar_ll_trainer *t, const struct ar_batch *b)
     int nt = ar_par_threads();
     memset(t->part, 0, (size_t)nt * stride * sizeof(double));
     bool report_units = c->predictor == AR_LL_REGRESSOR;
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (n * K >= 8192)
     {
         int ith = ar_par_tid(), nth = ar_par_region_size();
         size_t lo, hi, bad = 0;
@@ -615,68 +617,78 @@ int ar_ll_trainer_step(struct ar_ll_trainer *t, const struct ar_batch *b)
     double decay =
         c->use_sched ? pow(c->sched_factor, floor((step - 1) / (double)c->sched_step)) : 1.0;
     int opt = c->optimizer;
+    /* Per-output step settings, then one region over feature rows for every model. */
+    float *klr = t->kprm, *kwd = klr + K, *kl1 = kwd + K, *kis = kl1 + K;
     for (size_t m = 0; m < M; m++) {
         const struct ar_ll_model_cfg *mc = &t->mc[m];
         double S = t->wsum[m];
-        if (!(S > 0))
-            continue;
         double lr = mc->lr * decay;
         if (c->use_sched && lr < c->sched_min_lr)
             lr = mc->lr < c->sched_min_lr ? mc->lr : c->sched_min_lr;
-        double inv_s = 1.0 / S;
-        /* Weights: rows j in parallel, contiguous ranges. */
-        float flr = (float)lr, fwd = (float)mc->wd, fl1 = (float)(lr * mc->l1);
-        float b1 = (float)c->beta1, b2 = (float)c->beta2, mom = (float)c->momentum;
-        float rho = (float)c->rms_decay, eps = (float)c->eps;
-        float fbc1 = (float)bc1, fbc2 = (float)bc2;
-#pragma omp parallel num_threads(nt)
-        {
-            size_t lo, hi;
-            ar_par_range(d, ar_par_tid(), ar_par_region_size(), &lo, &hi);
-            for (size_t j = lo; j < hi; j++) {
-                float isd = (float)t->inv_sd[j], muj = (float)t->mu[j];
-                for (size_t o = 0; o < C; o++) {
-                    size_t k = m * C + o, idx = j * K + k;
-                    float gs = (float)t->colsum[k];
-                    float g = (t->gw[idx] - muj * gs) * isd * (float)inv_s + fwd * t->w[idx];
-                    float w = t->w[idx];
-                    if (opt == AR_LL_OPT_SGD) {
-                        t->s1[idx] = mom * t->s1[idx] - flr * g;
-                        w += t->s1[idx];
-                    } else if (opt == AR_LL_OPT_ADAM) {
-                        t->s1[idx] = b1 * t->s1[idx] + (1 - b1) * g;
-                        t->s2[idx] = b2 * t->s2[idx] + (1 - b2) * g * g;
-                        w -= flr * (t->s1[idx] / fbc1) / (sqrtf(t->s2[idx] / fbc2) + eps);
-                    } else {
-                        t->s2[idx] = rho * t->s2[idx] + (1 - rho) * g * g;
-                        w -= flr * g / (sqrtf(t->s2[idx]) + eps);
-                    }
-                    if (fl1 > 0) /* proximal step of the L1 penalty */
-                        w = w > fl1 ? w - fl1 : w < -fl1 ? w + fl1 : 0.0f;
-                    t->w[idx] = w;
-                }
-            }
-        }
-        if (!c->use_bias)
-            continue;
-        double blr = lr * c->bias_lr_mult, bwd = mc->wd * c->bias_wd_mult;
         for (size_t o = 0; o < C; o++) {
             size_t k = m * C + o;
-            double g = t->colsum[k] * inv_s + bwd * (double)t->b[k];
-            double bb = t->b[k];
-            if (opt == AR_LL_OPT_SGD) {
-                t->bs1[k] = c->momentum * t->bs1[k] - blr * g;
-                bb += t->bs1[k];
-            } else if (opt == AR_LL_OPT_ADAM) {
-                t->bs1[k] = c->beta1 * t->bs1[k] + (1 - c->beta1) * g;
-                t->bs2[k] = c->beta2 * t->bs2[k] + (1 - c->beta2) * g * g;
-                bb -= blr * (t->bs1[k] / bc1) / (sqrt(t->bs2[k] / bc2) + c->eps);
-            } else {
-                t->bs2[k] = c->rms_decay * t->bs2[k] + (1 - c->rms_decay) * g * g;
-                bb -= blr * g / (sqrt(t->bs2[k]) + c->eps);
-            }
-            t->b[k] = (float)bb;
+            klr[k] = S > 0 ? (float)lr : 0.0f; /* an all-zero-weight batch leaves m unchanged */
+            kwd[k] = (float)mc->wd;
+            kl1[k] = (float)(lr * mc->l1);
+            kis[k] = S > 0 ? (float)(1.0 / S) : 0.0f;
         }
+    }
+    float b1 = (float)c->beta1, b2 = (float)c->beta2, mom = (float)c->momentum;
+    float rho = (float)c->rms_decay, eps = (float)c->eps;
+    float fbc1 = (float)bc1, fbc2 = (float)bc2;
+#pragma omp parallel num_threads(nt) if (d * K >= 16384)
+    {
+        size_t lo, hi;
+        ar_par_range(d, ar_par_tid(), ar_par_region_size(), &lo, &hi);
+        for (size_t j = lo; j < hi; j++) {
+            float isd = (float)t->inv_sd[j], muj = (float)t->mu[j];
+            float *restrict w = t->w + j * K, *restrict s1 = t->s1 + j * K;
+            float *restrict s2 = t->s2 + j * K;
+            const float *restrict gw = t->gw + j * K;
+            for (size_t k = 0; k < K; k++) {
+                if (klr[k] == 0.0f)
+                    continue;
+                float g = (gw[k] - muj * (float)t->colsum[k]) * isd * kis[k] + kwd[k] * w[k];
+                float wk = w[k];
+                if (opt == AR_LL_OPT_SGD) {
+                    s1[k] = mom * s1[k] - klr[k] * g;
+                    wk += s1[k];
+                } else if (opt == AR_LL_OPT_ADAM) {
+                    s1[k] = b1 * s1[k] + (1 - b1) * g;
+                    s2[k] = b2 * s2[k] + (1 - b2) * g * g;
+                    wk -= klr[k] * (s1[k] / fbc1) / (sqrtf(s2[k] / fbc2) + eps);
+                } else {
+                    s2[k] = rho * s2[k] + (1 - rho) * g * g;
+                    wk -= klr[k] * g / (sqrtf(s2[k]) + eps);
+                }
+                float l1 = kl1[k];
+                if (l1 > 0) /* proximal step of the L1 penalty */
+                    wk = wk > l1 ? wk - l1 : wk < -l1 ? wk + l1 : 0.0f;
+                w[k] = wk;
+            }
+        }
+    }
+    if (!c->use_bias)
+        return AR_OK;
+    for (size_t k = 0; k < K; k++) {
+        if (klr[k] == 0.0f)
+            continue;
+        const struct ar_ll_model_cfg *mc = &t->mc[k / C];
+        double blr = (double)klr[k] * c->bias_lr_mult, bwd = mc->wd * c->bias_wd_mult;
+        double g = t->colsum[k] * (double)kis[k] + bwd * (double)t->b[k];
+        double bb = t->b[k];
+        if (opt == AR_LL_OPT_SGD) {
+            t->bs1[k] = c->momentum * t->bs1[k] - blr * g;
+            bb += t->bs1[k];
+        } else if (opt == AR_LL_OPT_ADAM) {
+            t->bs1[k] = c->beta1 * t->bs1[k] + (1 - c->beta1) * g;
+            t->bs2[k] = c->beta2 * t->bs2[k] + (1 - c->beta2) * g * g;
+            bb -= blr * (t->bs1[k] / bc1) / (sqrt(t->bs2[k] / bc2) + c->eps);
+        } else {
+            t->bs2[k] = c->rms_decay * t->bs2[k] + (1 - c->rms_decay) * g * g;
+            bb -= blr * g / (sqrt(t->bs2[k]) + c->eps);
+        }
+        t->b[k] = (float)bb;
     }
     return AR_OK;
 }
@@ -705,7 +717,7 @@ int ar_ll_trainer_eval(const struct ar_ll_trainer *t, const struct ar_batch *b, 
     size_t stride = t->part_stride;
     double *part = t->part;
     memset(part, 0, (size_t)nt * stride * sizeof(double));
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (n * K >= 8192)
     {
         int ith = ar_par_tid();
         size_t lo, hi;

@@ -1,0 +1,171 @@
+"""Linear Learner quality against scikit-learn on the bundled data sets.
+
+Both sides see the same deterministic splits (label in column 0). The trainer is driven by
+the test tool build/tools/ll_train (train from CSV, save model_algo-1, reload, predict) until
+the CLI grows a training command. Run with /usr/bin/python3 (numpy, scikit-learn).
+"""
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, mean_squared_error, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from conftest import BUILD, DATA
+
+TOOL = BUILD / "tools" / "ll_train"
+SETS = DATA / "datasets"
+
+
+def split(name, seed=0):
+    """60/20/20 train/validation/test by a seeded permutation."""
+    d = np.loadtxt(SETS / name, delimiter=",")
+    idx = np.random.RandomState(seed).permutation(len(d))
+    a, b = int(0.6 * len(d)), int(0.8 * len(d))
+    return d[idx[:a]], d[idx[a:b]], d[idx[b:]]
+
+
+def write(path, arr):
+    np.savetxt(path, arr, delimiter=",", fmt="%.10g")
+    return path
+
+
+def train(tmp, tr, va, te, hp, predict=None, sparse=False):
+    """Runs ll_train; returns (metrics {(set, name): value}, predictions array or None, log)."""
+    tmp = pathlib.Path(tmp)
+    args = [str(TOOL), "--train", write(tmp / "train.csv", tr), "--model-dir", str(tmp)]
+    if va is not None:
+        args += ["--validation", write(tmp / "val.csv", va)]
+    if te is not None:
+        args += ["--test", write(tmp / "test.csv", te)]
+    if predict is not None:
+        args += ["--predict", write(tmp / "pred_in.csv", predict), "--out", str(tmp / "pred.csv")]
+    if sparse:
+        args.append("--sparse")
+    args += [f"{k}={v}" for k, v in hp.items()]
+    r = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    metrics = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("METRIC ") and line.split()[4] == "-1":
+            _, s, n, v, _ = line.split()
+            metrics[(s, n)] = float(v)
+    pred = None
+    if predict is not None:
+        pred = np.loadtxt(tmp / "pred.csv", delimiter=",", ndmin=2)
+    return metrics, pred, r.stderr
+
+
+def sk_logistic(tr, te):
+    m = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    m.fit(tr[:, 1:], tr[:, 0])
+    return m.predict(te[:, 1:]), m.predict_proba(te[:, 1:])
+
+
+def test_breast_cancer_binary(tmp_path):
+    tr, va, te = split("breast_cancer.csv")
+    hp = {"predictor_type": "binary_classifier", "mini_batch_size": 32, "epochs": 30}
+    metrics, pred, log = train(tmp_path, tr, va, te, hp, predict=te)
+    sk_pred, sk_prob = sk_logistic(tr, te)
+    sk_acc = accuracy_score(te[:, 0], sk_pred)
+    sk_auc = roc_auc_score(te[:, 0], sk_prob[:, 1])
+    acc = metrics[("test", "binary_classification_accuracy")]
+    auc = metrics[("test", "roc_auc_score")]
+    assert acc >= sk_acc - 0.01, (acc, sk_acc)
+    assert auc >= sk_auc - 0.01, (auc, sk_auc)
+    # The reported metrics are those of the saved model's predictions.
+    assert acc == pytest.approx(accuracy_score(te[:, 0], pred[:, 1]), abs=1e-9)
+    assert auc == pytest.approx(roc_auc_score(te[:, 0], pred[:, 0]), abs=1e-6)
+    for needle in ("#quality_metric: host=algo-1, epoch=1, train "
+                   "binary_classification_cross_entropy_objective <loss>=",
+                   "#quality_metric: host=algo-1, epoch=1, validation "
+                   "binary_classification_cross_entropy_objective <loss>=",
+                   "#quality_metric: host=algo-1, test binary_classification_accuracy <score>=",
+                   "#test_score (algo-1) : ('binary_f_1.000', ",
+                   "#early_stopping_criteria_metric: host=algo-1, epoch=1, criteria=sampled_accuracy",
+                   "#progress_metric: host=algo-1, completed ",
+                   "#throughput_metric: host=algo-1, train throughput=",
+                   "Best model found for hyperparameters:"):
+        assert needle in log, needle
+
+
+def test_breast_cancer_sparse_matches_quality(tmp_path):
+    tr, va, te = split("breast_cancer.csv")
+    hp = {"predictor_type": "binary_classifier", "mini_batch_size": 32, "epochs": 30}
+    metrics, _, _ = train(tmp_path, tr, va, te, hp, sparse=True)
+    _, sk_prob = sk_logistic(tr, te)
+    assert metrics[("test", "roc_auc_score")] >= roc_auc_score(te[:, 0], sk_prob[:, 1]) - 0.01
+
+
+def test_precision_at_target_recall(tmp_path):
+    tr, va, te = split("breast_cancer.csv", seed=1)
+    hp = {"predictor_type": "binary_classifier", "mini_batch_size": 32, "epochs": 20,
+          "binary_classifier_model_selection_criteria": "precision_at_target_recall",
+          "target_recall": 0.9}
+    metrics, pred, _ = train(tmp_path, tr, va, None, hp, predict=va)
+    y = va[:, 0]
+    recall = ((pred[:, 1] == 1) & (y == 1)).sum() / (y == 1).sum()
+    assert recall >= 0.9
+    assert metrics[("validation", "recall")] == pytest.approx(recall, abs=1e-9)
+
+
+@pytest.mark.parametrize("name,k", [("wine.csv", 3), ("digits.csv", 10)])
+def test_multiclass(tmp_path, name, k):
+    tr, va, te = split(name)
+    hp = {"predictor_type": "multiclass_classifier", "num_classes": k, "mini_batch_size": 32,
+          "epochs": 30}
+    metrics, pred, log = train(tmp_path, tr, va, te, hp, predict=te)
+    sk_pred, _ = sk_logistic(tr, te)
+    sk_acc = accuracy_score(te[:, 0], sk_pred)
+    acc = metrics[("test", "multiclass_accuracy")]
+    assert acc >= sk_acc - 0.02, (acc, sk_acc)
+    assert pred.shape == (len(te), k + 1)
+    assert np.allclose(pred[:, :k].sum(axis=1), 1, atol=1e-5)
+    assert acc == pytest.approx(accuracy_score(te[:, 0], pred[:, k]), abs=1e-9)
+    assert ("test", "multiclass_top_k_accuracy") in metrics
+    assert "#quality_metric: host=algo-1, test multiclass_top_k_accuracy_3 <score>=" in log
+    assert "#quality_metric: host=algo-1, test macro_f_1.000 <score>=" in log
+
+
+def regression_sets(name):
+    if name == "abalone":
+        tr = np.loadtxt(SETS / "abalone_train.csv", delimiter=",")
+        v = np.loadtxt(SETS / "abalone_validation.csv", delimiter=",")
+        return tr, v[: len(v) // 2], v[len(v) // 2:]
+    return split(name)
+
+
+@pytest.mark.parametrize("name", ["diabetes.csv", "abalone"])
+def test_regression_rmse(tmp_path, name):
+    tr, va, te = regression_sets(name)
+    hp = {"predictor_type": "regressor", "mini_batch_size": 32, "epochs": 30}
+    metrics, pred, log = train(tmp_path, tr, va, te, hp, predict=te)
+    ridge = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(tr[:, 1:], tr[:, 0])
+    sk_rmse = mean_squared_error(te[:, 0], ridge.predict(te[:, 1:])) ** 0.5
+    rmse = mean_squared_error(te[:, 0], pred[:, 0]) ** 0.5
+    assert rmse <= 1.03 * sk_rmse, (rmse, sk_rmse)
+    assert metrics[("test", "mse")] == pytest.approx(rmse ** 2, rel=1e-5)
+    assert ("validation", "rmse") in metrics
+    assert "#quality_metric: host=algo-1, test mse <loss>=" in log
+
+
+def test_quantile_coverage(tmp_path):
+    tr, va, _ = regression_sets("abalone")
+    for q in (0.2, 0.9):
+        hp = {"predictor_type": "regressor", "loss": "quantile_loss", "quantile": q,
+              "mini_batch_size": 32, "epochs": 30}
+        _, pred, _ = train(tmp_path, tr, va, None, hp, predict=tr)
+        coverage = np.mean(tr[:, 0] <= pred[:, 0])
+        assert abs(coverage - q) <= 0.02, (q, coverage)
+
+
+def test_bad_hyperparameters(tmp_path):
+    tr, va, _ = split("breast_cancer.csv")
+    r = subprocess.run([str(TOOL), "--train", str(write(tmp_path / "t.csv", tr)), "--model-dir",
+                        str(tmp_path), "predictor_type=binary_classifier", "loss=softmax_loss"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "'softmax_loss' is not allowed with predictor_type binary_classifier" in r.stderr
