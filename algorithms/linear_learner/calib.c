@@ -2,19 +2,45 @@
  * sweep every distinct threshold with running weighted confusion counts, and keep the one that
  * maximises the selection criterion (ties: the threshold nearest the natural one). */
 #include <math.h>
-#include <stdlib.h>
+#include <string.h>
 
 #include "algorithms/linear_learner/ll.h"
 #include "core/err.h"
+#include "core/mem.h"
 
-static int cmp_desc(const void *a, const void *b, void *ctx)
+/* order[] = indices of score sorted by descending score, ties by ascending index: an LSD radix
+ * sort over order-preserving 32-bit keys (4 passes of 8 bits; stable, so ties keep index order).
+ * AR_ERR_NOMEM. */
+static int sort_desc(const float *score, size_t n, uint32_t *order)
 {
-    const float *s = ctx;
-    float x = s[*(const uint32_t *)a], y = s[*(const uint32_t *)b];
-    if (x != y)
-        return x > y ? -1 : 1;
-    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-    return i < j ? -1 : i > j;
+    uint32_t *buf = ar_allocn(n, 3 * sizeof(uint32_t));
+    if (!buf)
+        return AR_ERR_NOMEM;
+    uint32_t *key = buf, *key2 = buf + n, *idx2 = buf + 2 * n;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        float f = score[i];
+        memcpy(&u, &f, 4);
+        u = (u & 0x80000000u) ? ~u : (u | 0x80000000u); /* ascending with the float */
+        key[i] = ~u;                                    /* ascending key = descending score */
+        order[i] = (uint32_t)i;
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((key[i] >> shift) & 0xffu) + 1]++;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++) {
+            size_t dst = count[(key[i] >> shift) & 0xffu]++;
+            key2[dst] = key[i];
+            idx2[dst] = order[i];
+        }
+        memcpy(key, key2, n * sizeof *key);
+        memcpy(order, idx2, n * sizeof *order);
+    }
+    ar_free(buf);
+    return AR_OK;
 }
 
 /* A threshold strictly between lo < hi that keeps every score >= hi positive and every score
@@ -48,7 +74,7 @@ int ar_ll_calibrate(int criterion, double beta, double target_recall, double tar
     }
     if (criterion == AR_LL_CRIT_LOSS)
         return AR_OK;
-    qsort_r(order, n, sizeof *order, cmp_desc, (void *)score);
+    AR_TRY(sort_desc(score, n, order));
     double b2 = beta * beta;
     double best = -HUGE_VAL, best_thr = natural, best_dist = HUGE_VAL;
     double fb_best = -HUGE_VAL, fb_thr = natural; /* fallback when no threshold is feasible */

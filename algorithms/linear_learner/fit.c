@@ -115,11 +115,16 @@ static int score_models(const struct ar_ll_trainer *t, struct ar_batch_source *s
             }
             if ((rc = fvec_push(labels, bt.labels, nk)) != AR_OK)
                 goto out;
-            for (size_t i = 0; i < nk; i++) {
-                float wi = bt.weights ? bt.weights[i] : 1.0f;
-                if ((rc = fvec_push(weights, &wi, 1)) != AR_OK)
-                    goto out;
+            if (bt.weights) {
+                rc = fvec_push(weights, bt.weights, nk);
+            } else {
+                for (size_t i = 0; i < nk && rc == AR_OK; i++) {
+                    float one = 1.0f;
+                    rc = fvec_push(weights, &one, 1);
+                }
             }
+            if (rc != AR_OK)
+                goto out;
         }
         seen += bt.n_rows;
     }

@@ -15,6 +15,13 @@
 #include "core/reduce.h"
 #include "core/rng.h"
 
+/* Values below 1e-30 become 0: denormal floats in Z or in the optimizer state make the GEMMs
+ * and updates many times slower, and they carry no information at this scale. */
+static inline float flush(float x)
+{
+    return fabsf(x) < 1e-30f ? 0.0f : x;
+}
+
 /* ---- losses ---- */
 
 static inline double sigmoid(double z)
@@ -383,13 +390,18 @@ int ar_ll_forward(const struct ar_batch *b, size_t d, size_t n_k, const float *w
                           b->n_cols, d);
     if (n == 0)
         return AR_OK;
-    for (size_t i = 0; i < n; i++)
-        memcpy(z + i * n_k, bias, n_k * sizeof *z);
     if (!b->is_sparse) {
-        ar_blas_sgemm(false, false, n, n_k, d, 1.0f, b->dense.data, b->dense.stride, w, n_k, 1.0f,
+        ar_blas_sgemm(false, false, n, n_k, d, 1.0f, b->dense.data, b->dense.stride, w, n_k, 0.0f,
                       z, n_k);
+        for (size_t i = 0; i < n; i++) {
+            float *restrict zi = z + i * n_k;
+            for (size_t k = 0; k < n_k; k++)
+                zi[k] += bias[k];
+        }
         return AR_OK;
     }
+    for (size_t i = 0; i < n; i++)
+        memcpy(z + i * n_k, bias, n_k * sizeof *z);
     const struct ar_csr *x = &b->csr;
     int nt = ar_par_threads();
 #pragma omp parallel num_threads(nt) if (ar_csr_nnz(x) * n_k >= 16384)
@@ -517,11 +529,26 @@ static size_t grad_rows(struct ar_ll_trainer *t, const struct ar_batch *b)
                     float *zm = zi + m * C;
                     double l = softmax_eval(zm, C, y, zm);
                     for (size_t o = 0; o < C; o++) {
-                        zm[o] = (float)(wt * (double)zm[o]);
+                        zm[o] = flush((float)(wt * (double)zm[o]));
                         cp[m * C + o] += (double)zm[o];
                     }
                     lp[m] += wi * l;
                     wp[m] += wt;
+                }
+            } else if (c->loss == AR_LL_LOSS_LOGISTIC) {
+                /* The hot case, in float with one exp and one log1p per output. */
+                float fwi = (float)wi;
+                for (size_t m = 0; m < M; m++) {
+                    float z = zi[m], e = expf(-fabsf(z)), inv = 1.0f / (1.0f + e);
+                    float sg = z >= 0 ? inv : e * inv;
+                    /* log1p(e) for e in (0, 1]; the series below 1e-4 is exact to float. */
+                    float l = fmaxf(z, 0.0f) - z * yf +
+                              (e > 1e-4f ? logf(1.0f + e) : e * (1.0f - 0.5f * e));
+                    float wt = yf == 1.0f ? fwi * (float)t->posw[m] : fwi;
+                    zi[m] = flush(wt * (sg - yf));
+                    cp[m] += (double)zi[m];
+                    lp[m] += (double)(fwi * l);
+                    wp[m] += (double)wt;
                 }
             } else {
                 double y = ((double)yf - t->y_mu) / t->y_sd;
@@ -533,7 +560,7 @@ static size_t grad_rows(struct ar_ll_trainer *t, const struct ar_batch *b)
                         double g2;
                         l = loss_eval(c->loss, &t->prm_report, z * t->y_sd + t->y_mu, yf, &g2);
                     }
-                    zi[m] = (float)(wt * g);
+                    zi[m] = flush((float)(wt * g));
                     cp[m] += (double)zi[m];
                     lp[m] += wi * l;
                     wp[m] += wt;
@@ -651,20 +678,20 @@ int ar_ll_trainer_step(struct ar_ll_trainer *t, const struct ar_batch *b)
                 float g = (gw[k] - muj * (float)t->colsum[k]) * isd * kis[k] + kwd[k] * w[k];
                 float wk = w[k];
                 if (opt == AR_LL_OPT_SGD) {
-                    s1[k] = mom * s1[k] - klr[k] * g;
+                    s1[k] = flush(mom * s1[k] - klr[k] * g);
                     wk += s1[k];
                 } else if (opt == AR_LL_OPT_ADAM) {
-                    s1[k] = b1 * s1[k] + (1 - b1) * g;
-                    s2[k] = b2 * s2[k] + (1 - b2) * g * g;
+                    s1[k] = flush(b1 * s1[k] + (1 - b1) * g);
+                    s2[k] = flush(b2 * s2[k] + (1 - b2) * g * g);
                     wk -= klr[k] * (s1[k] / fbc1) / (sqrtf(s2[k] / fbc2) + eps);
                 } else {
-                    s2[k] = rho * s2[k] + (1 - rho) * g * g;
+                    s2[k] = flush(rho * s2[k] + (1 - rho) * g * g);
                     wk -= klr[k] * g / (sqrtf(s2[k]) + eps);
                 }
                 float l1 = kl1[k];
                 if (l1 > 0) /* proximal step of the L1 penalty */
                     wk = wk > l1 ? wk - l1 : wk < -l1 ? wk + l1 : 0.0f;
-                w[k] = wk;
+                w[k] = flush(wk);
             }
         }
     }
