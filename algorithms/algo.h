@@ -29,6 +29,9 @@ struct ar_channel {
     const char *location; /* file, directory, or for Pipe mode the FIFO path prefix */
     struct ar_data_format fmt;
     enum ar_input_mode mode;
+    /* When non-NULL, the channel's data already in memory (benchmarks, tuning): the source
+     * hands out views of it and location is only used in messages. Borrowed. */
+    const struct ar_batch *preloaded;
 };
 
 struct ar_channels {
@@ -38,7 +41,8 @@ struct ar_channels {
 
 /* The channel called `name`, or NULL. */
 const struct ar_channel *ar_channels_get(const struct ar_channels *chs, const char *name);
-/* Opens a batch source over a channel. In Pipe mode, reset() opens the next FIFO. */
+/* Opens a batch source over a channel. In Pipe mode, reset() opens the next FIFO
+ * (<location>_<epoch>, waiting for it to appear). */
 int ar_channel_open(const struct ar_channel *ch, struct ar_batch_source **out);
 
 /* ---- training context ---- */
@@ -100,10 +104,14 @@ struct ar_algo {
     size_t params_size;
     /* Channel names this algorithm accepts, NULL-terminated; the first is required. */
     const char *const *channels;
-    /* Content types accepted for training channels and for inference requests. */
+    /* Content types accepted for training channels and for inference requests; the first
+     * training type is the default for a channel that names none. */
     const char *const *train_content_types;
     const char *const *infer_content_types;
     const char *default_accept; /* inference response type when the request names none */
+    /* Under batch transform (SAGEMAKER_BATCH=true) answer one str(value) line per record
+     * whatever the Accept, as SageMaker's XGBoost container does. */
+    bool batch_lines;
 
     /* Cross-field rules after ar_hp_parse (ranges are checked by the schema). */
     int (*validate)(const void *params);

@@ -12,6 +12,7 @@
 
 #include "core/err.h"
 
+static char log_host[128] = "algo-1";
 static int log_level = -1; /* -1: not yet read from the environment */
 static ar_log_sink_fn log_sink;
 static void *log_user;
@@ -55,6 +56,16 @@ enum ar_log_level ar_log_get_level(void)
         log_level = (int)lv;
     }
     return (enum ar_log_level)log_level;
+}
+
+void ar_log_set_host(const char *host)
+{
+    snprintf(log_host, sizeof log_host, "%s", host);
+}
+
+const char *ar_log_host(void)
+{
+    return log_host;
 }
 
 void ar_log_set_level(enum ar_log_level level)

@@ -32,6 +32,11 @@ int ar_log_level_parse(const char *s, enum ar_log_level *out);
 /* Replaces the sink; NULL restores the stderr sink. Returns the previous sink and user data. */
 void ar_log_set_sink(ar_log_sink_fn sink, void *user, ar_log_sink_fn *prev, void **prev_user);
 
+/* The host name metric lines carry ("host=algo-1"): resourceconfig.json's current_host,
+ * "algo-1" until set. The string is copied. */
+void ar_log_set_host(const char *host);
+const char *ar_log_host(void);
+
 void ar_log_printf(enum ar_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -84,6 +84,7 @@ int ar_format_parse(const char *content_type, struct ar_data_format *out)
                 return ar_err_set(AR_ERR_UNSUPPORTED,
                                   "content type '%s': label_size must be 0 or 1, got '%s'",
                                   content_type, val);
+            out->label_size_set = true;
         } else if (strcasecmp(key, "charset") == 0) {
             if (strcasecmp(val, "utf-8") != 0 && strcasecmp(val, "utf8") != 0 &&
                 strcasecmp(val, "us-ascii") != 0)

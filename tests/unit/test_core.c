@@ -97,6 +97,10 @@ static void test_log(void)
     CHECK_OK(ar_log_level_parse("Warning", &lv));
     CHECK_INT(lv, AR_LOG_WARN);
     CHECK_ERR(ar_log_level_parse("loud", &lv), AR_ERR_PARAM, "loud");
+    CHECK_STR(ar_log_host(), "algo-1");
+    ar_log_set_host("algo-2");
+    CHECK_STR(ar_log_host(), "algo-2");
+    ar_log_set_host("algo-1");
     ar_log_set_sink(prev, prev_user, NULL, NULL);
     ar_log_set_level(old);
 }

@@ -34,10 +34,14 @@ static const struct ar_hp_spec toy_hp[] = {
     {NULL, 0, 0, NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
+/* Parses into a fresh struct; on failure frees what the parse allocated (as job.c does). */
 static int parse(const struct ar_hp_kv *kv, size_t n, struct toy_params *p)
 {
     memset(p, 0, sizeof *p);
-    return ar_hp_parse(toy_hp, kv, n, true, p);
+    int rc = ar_hp_parse(toy_hp, kv, n, true, p);
+    if (rc != AR_OK)
+        ar_hp_free(toy_hp, p);
+    return rc;
 }
 
 static void test_parse(void)
@@ -102,6 +106,7 @@ static void test_parse(void)
     struct ar_hp_kv s12[] = {{"num_round", "1"}, {"_internal", "x"}};
     CHECK_ERR(ar_hp_parse(toy_hp, s12, 2, false, &p), AR_ERR_PARAM, "Extraneous");
     ar_hp_free(toy_hp, &p);
+    ar_hp_free(toy_hp, &p);
     CHECK(ar_hp_find(toy_hp, "learning_rate") == &toy_hp[1]);
     CHECK(ar_hp_find(toy_hp, "nope") == NULL);
 }
@@ -125,9 +130,8 @@ static void test_table_channels(void)
     ar_table_release(&t);
     CHECK_INT(t.n_cols, 0);
 
-    struct ar_channel items[] = {
-        {"train", "/tmp/a", {AR_CONTENT_CSV, 1, false}, AR_INPUT_FILE},
-        {"validation", "/tmp/b", {AR_CONTENT_CSV, 1, false}, AR_INPUT_FILE}};
+    struct ar_channel items[] = {{.name = "train", .location = "/tmp/a"},
+                                 {.name = "validation", .location = "/tmp/b"}};
     struct ar_channels chs = {2, items};
     CHECK(ar_channels_get(&chs, "validation") == &items[1]);
     CHECK(ar_channels_get(&chs, "test") == NULL);

@@ -205,9 +205,9 @@ static void test_formats(void)
 {
     struct ar_data_format f;
     CHECK_OK(ar_format_parse("text/csv", &f));
-    CHECK(f.content == AR_CONTENT_CSV && f.label_size == 1);
+    CHECK(f.content == AR_CONTENT_CSV && f.label_size == 1 && !f.label_size_set);
     CHECK_OK(ar_format_parse("text/csv; label_size=0", &f));
-    CHECK(f.content == AR_CONTENT_CSV && f.label_size == 0);
+    CHECK(f.content == AR_CONTENT_CSV && f.label_size == 0 && f.label_size_set);
     CHECK_OK(ar_format_parse("TEXT/CSV;charset=utf-8", &f));
     CHECK_OK(ar_format_parse("csv", &f));
     CHECK_OK(ar_format_parse("text/x-libsvm", &f));

@@ -1,0 +1,69 @@
+/* Training jobs: a description (algorithm, hyperparameters, channels, the /opt/ml tree) and a
+ * record of what happened (status, failure reason, metrics over time, times). `algorun train`
+ * (the container contract), `algorun run` (local jobs) and tuning trials all execute a job
+ * through ar_job_execute, so they share one code path. */
+#ifndef AR_CONTAINER_JOB_H
+#define AR_CONTAINER_JOB_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "algorithms/algo.h"
+
+struct ar_job_metric {
+    char set[16];  /* "train", "validation", "test" */
+    char name[64]; /* "rmse", "binary_classification_accuracy", ... */
+    double value;
+    long step; /* round / epoch, -1 for a final value */
+    double time;
+};
+
+enum ar_job_status {
+    AR_JOB_INPROGRESS = 0,
+    AR_JOB_COMPLETED,
+    AR_JOB_FAILED,
+    AR_JOB_STOPPED
+};
+
+struct ar_job {
+    /* description */
+    const char *ml_root; /* the tree: input/config, input/data, model, output */
+    const struct ar_algo *algo;
+    struct ar_hp_kv *hp; /* as given (strings) */
+    size_t n_hp;
+    struct ar_channel *channels;
+    size_t n_channels;
+    volatile sig_atomic_t *stop;
+
+    /* record */
+    enum ar_job_status status;
+    char failure[1024];
+    double start_time, end_time;
+    struct ar_job_metric *metrics;
+    size_t n_metrics, cap_metrics;
+    struct ar_hp_kv *resolved; /* every hyperparameter with its value, defaults included */
+    size_t n_resolved;
+};
+
+/* Reads <ml_root>/input/config/{hyperparameters,inputdataconfig}.json into job->hp and
+ * job->channels (data under <ml_root>/input/data/<channel>). The algorithm must be set. */
+int ar_job_read_config(struct ar_job *job);
+/* Validates channels and hyperparameters, trains, saves the model into <ml_root>/model (files
+ * appear only when training succeeded), and on failure writes <ml_root>/output/failure.
+ * Returns the status of the failure (AR_OK when the job completed or was stopped cleanly). */
+int ar_job_execute(struct ar_job *job);
+/* Frees what read_config and execute allocated. */
+void ar_job_release(struct ar_job *job);
+
+/* The job's status as SageMaker spells it: "InProgress", "Completed", "Failed", "Stopped". */
+const char *ar_job_status_str(enum ar_job_status s);
+/* Final value of each metric (the last one recorded, as SageMaker's FinalMetricDataList).
+ * Returns the index of the last entry with that set/name, or -1. */
+long ar_job_final_metric(const struct ar_job *job, const char *set, const char *name);
+
+/* Creates a directory and its parents (mkdir -p). */
+int ar_mkdirs(const char *path);
+/* Writes `data` to `path` atomically: temp file, fsync, rename, fsync of the directory. */
+int ar_write_file_atomic(const char *path, const void *data, size_t len);
+
+#endif
