@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -244,7 +245,7 @@ int ar_ll_model_save(const struct ar_ll_model *m, const char *dir)
         rc = ar_err_set(AR_ERR_IO, "cannot create a file in %s: %s", dir, strerror(errno));
         goto out;
     }
-    if (write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, 0644) != 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
         rc = ar_err_set(AR_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);

@@ -169,3 +169,40 @@ def test_bad_hyperparameters(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
     assert "'softmax_loss' is not allowed with predictor_type binary_classifier" in r.stderr
+
+
+def test_cli_train_job(tmp_path):
+    """The real container contract: `algorun train` over an /opt/ml tree with CSV channels."""
+    import json
+    from conftest import BIN
+    tr, va, te = split("breast_cancer.csv")
+    root = tmp_path / "ml"
+    for ch, arr in (("train", tr), ("validation", va), ("test", te)):
+        (root / "input" / "data" / ch).mkdir(parents=True)
+        write(root / "input" / "data" / ch / f"{ch}.csv", arr)
+    cfg = root / "input" / "config"
+    cfg.mkdir(parents=True)
+    (cfg / "hyperparameters.json").write_text(json.dumps(
+        {"predictor_type": "binary_classifier", "mini_batch_size": "32", "epochs": "10",
+         "_kvstore": "dist_sync", "_num_gpus": "auto"}))
+    (cfg / "inputdataconfig.json").write_text(json.dumps(
+        {ch: {"ContentType": "text/csv", "TrainingInputMode": "File"}
+         for ch in ("train", "validation", "test")}))
+    (cfg / "resourceconfig.json").write_text(json.dumps(
+        {"current_host": "algo-1", "hosts": ["algo-1"]}))
+    r = subprocess.run([str(BIN), "train", "--ml-root", str(root), "--algorithm",
+                        "linear-learner:1"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    model = (root / "model" / "model_algo-1").read_bytes()
+    assert model[:8] == b"ARLINLRN" and len(model) == 64 + 4 * (30 + 1) + 4
+    assert "#quality_metric: host=algo-1, test binary_classification_accuracy <score>=" in r.stderr
+    acc = float(r.stderr.split("test binary_classification_accuracy <score>=")[1].split()[0])
+    sk_pred, _ = sk_logistic(tr, te)
+    assert acc >= accuracy_score(te[:, 0], sk_pred) - 0.01
+    # A bad hyperparameter fails the job with the reason in output/failure.
+    (cfg / "hyperparameters.json").write_text(json.dumps(
+        {"predictor_type": "multiclass_classifier"}))
+    r = subprocess.run([str(BIN), "train", "--ml-root", str(root), "--algorithm",
+                        "linear-learner:1"], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "num_classes is required" in (root / "output" / "failure").read_text()
