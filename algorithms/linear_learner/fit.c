@@ -214,7 +214,7 @@ static int score_channel(const struct ar_ll_config *c, const struct ar_ll_model 
                 double p = fmin(fmax((double)sc[i], 1e-15), 1 - 1e-15);
                 l = yf == 1.0f ? -log(p) : -log(1 - p);
             } else {
-                l = ar_ll_loss_eval(c->loss, &prm, sc[i], yf, &g);
+                l = ar_ll_loss_eval(c->loss, &prm, (double)sc[i], (double)yf, &g);
             }
             loss += wi * l;
             wtot += wi;

@@ -196,8 +196,8 @@ int ar_ll_model_decode(const unsigned char *p, size_t len, const char *name,
     AR_TRY(ar_ll_model_new((int)predictor, (int)loss, (size_t)d, (size_t)k, &m));
     m->threshold = get_f32(p + 40);
     m->lr = get_f64(p + 48);
-    m->wd = get_f32(p + 56);
-    m->l1 = get_f32(p + 60);
+    m->wd = (double)get_f32(p + 56);
+    m->l1 = (double)get_f32(p + 60);
     const unsigned char *q = p + HEADER_SIZE;
     bool finite = isfinite(m->threshold);
     for (size_t i = 0; i < d * k; i++, q += 4) {
@@ -348,18 +348,18 @@ int ar_ll_model_predict(const struct ar_ll_model *m, const struct ar_batch *in,
         if (m->predictor == AR_LL_MULTICLASS) {
             float *z = score + i * C;
             size_t best = 0;
-            double mx = z[0], s = 0;
+            double mx, s = 0;
             for (size_t o = 1; o < C; o++)
                 if (z[o] > z[best])
                     best = o;
-            mx = z[best];
+            mx = (double)z[best];
             for (size_t o = 0; o < C; o++)
                 s += exp((double)z[o] - mx);
             for (size_t o = 0; o < C; o++)
                 z[o] = (float)(exp((double)z[o] - mx) / s);
             label[i] = (float)best;
         } else if (m->predictor == AR_LL_BINARY) {
-            double z = score[i];
+            double z = (double)score[i];
             if (m->loss == AR_LL_LOSS_LOGISTIC)
                 z = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
             score[i] = (float)z;

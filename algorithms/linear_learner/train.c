@@ -99,7 +99,7 @@ double ar_ll_loss_eval(int loss, const struct ar_ll_loss_prm *prm, double z, dou
 /* Cross-entropy of softmax(z) against class y; g may alias z. */
 static inline double softmax_eval(const float *z, size_t k, size_t y, float *g)
 {
-    double mx = z[0];
+    double mx = (double)z[0];
     for (size_t c = 1; c < k; c++)
         mx = fmax(mx, (double)z[c]);
     double s = 0;
@@ -288,13 +288,13 @@ int ar_ll_trainer_scale(struct ar_ll_trainer *t, struct ar_batch_source *src)
             ar_batch_row_dense(&b, i, 0.0f, row);
             if (seen == 0 && !sparse) {
                 for (size_t j = 0; j < d; j++)
-                    ref[j] = row[j];
+                    ref[j] = (double)row[j];
             }
             float y = b.labels[i];
             if ((rc = check_label(c, y, seen)) != AR_OK)
                 goto out;
             if (seen == 0)
-                yref = y;
+                yref = (double)y;
             for (size_t j = 0; j < d; j++) {
                 if (!isfinite(row[j])) {
                     rc = ar_err_set(AR_ERR_INVALID,
@@ -373,7 +373,7 @@ void ar_ll_trainer_fold(struct ar_ll_trainer *t)
     }
     if (t->shift) {
         for (size_t k = 0; k < K; k++) {
-            double acc = t->b[k];
+            double acc = (double)t->b[k];
             for (size_t j = 0; j < d; j++)
                 acc -= t->mu[j] * (double)t->wt[j * K + k];
             t->bt[k] = (float)acc;
@@ -473,7 +473,7 @@ static int reduce_f32(float *buf, size_t n)
     if (!tmp)
         return AR_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
-        tmp[i] = buf[i];
+        tmp[i] = (double)buf[i];
     int rc = ar_reduce_sum_f64(tmp, n);
     for (size_t i = 0; i < n && rc == AR_OK; i++)
         buf[i] = (float)tmp[i];
@@ -554,11 +554,12 @@ static size_t grad_rows(struct ar_ll_trainer *t, const struct ar_batch *b)
                 double y = ((double)yf - t->y_mu) / t->y_sd;
                 for (size_t m = 0; m < M; m++) {
                     double wt = c->predictor == AR_LL_BINARY && yf == 1.0f ? wi * t->posw[m] : wi;
-                    double g, z = zi[m];
+                    double g, z = (double)zi[m];
                     double l = loss_eval(c->loss, &t->prm_train, z, y, &g);
                     if (report_units) {
                         double g2;
-                        l = loss_eval(c->loss, &t->prm_report, z * t->y_sd + t->y_mu, yf, &g2);
+                        l = loss_eval(c->loss, &t->prm_report, z * t->y_sd + t->y_mu, (double)yf,
+                                      &g2);
                     }
                     zi[m] = flush((float)(wt * g));
                     cp[m] += (double)zi[m];
@@ -703,7 +704,7 @@ int ar_ll_trainer_step(struct ar_ll_trainer *t, const struct ar_batch *b)
         const struct ar_ll_model_cfg *mc = &t->mc[k / C];
         double blr = (double)klr[k] * c->bias_lr_mult, bwd = mc->wd * c->bias_wd_mult;
         double g = t->colsum[k] * (double)kis[k] + bwd * (double)t->b[k];
-        double bb = t->b[k];
+        double bb = (double)t->b[k];
         if (opt == AR_LL_OPT_SGD) {
             t->bs1[k] = c->momentum * t->bs1[k] - blr * g;
             bb += t->bs1[k];
@@ -758,7 +759,7 @@ int ar_ll_trainer_eval(const struct ar_ll_trainer *t, const struct ar_batch *b, 
             for (size_t m = 0; m < M; m++) {
                 if (c->predictor == AR_LL_MULTICLASS) {
                     float *zm = zi + m * C;
-                    double mx = zm[0], s = 0;
+                    double mx = (double)zm[0], s = 0;
                     for (size_t o = 1; o < C; o++)
                         mx = fmax(mx, (double)zm[o]);
                     for (size_t o = 0; o < C; o++)
@@ -769,11 +770,11 @@ int ar_ll_trainer_eval(const struct ar_ll_trainer *t, const struct ar_batch *b, 
                     for (size_t o = 0; o < C; o++)
                         zm[o] = (float)exp((double)zm[o] - lse);
                 } else {
-                    double g, zv = zi[m];
+                    double g, zv = (double)zi[m];
                     if (c->predictor == AR_LL_REGRESSOR)
                         zv = zv * t->y_sd + t->y_mu;
                     if (labels)
-                        lp[m] += wi * loss_eval(c->loss, &t->prm_report, zv, yf, &g);
+                        lp[m] += wi * loss_eval(c->loss, &t->prm_report, zv, (double)yf, &g);
                     zi[m] = (float)(c->loss == AR_LL_LOSS_LOGISTIC ? sigmoid(zv) : zv);
                 }
                 wp[m] += wi;
