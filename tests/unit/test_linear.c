@@ -656,6 +656,58 @@ static void test_fit(void)
     }
     ar_ll_model_free(m);
 
+    /* Every regression loss recovers an exact linear target (to its own tolerance). */
+    const char *reg_losses[] = {"absolute_loss", "eps_insensitive_squared_loss",
+                                "eps_insensitive_absolute_loss", "quantile_loss", "huber_loss"};
+    for (size_t li = 0; li < 5; li++) {
+        struct ar_hp_kv kl[] = {{"predictor_type", "regressor"},
+                                {"mini_batch_size", "20"},
+                                {"epochs", "40"},
+                                {"num_models", "4"},
+                                {"loss", reg_losses[li]},
+                                {"wd", "0"}};
+        CHECK_OK(parse_hp(kl, 6, &p, &c));
+        ar_hp_free(ar_ll_hp, &p);
+        mem_src_init(&tr, &data);
+        mem_src_init(&va, &data);
+        m = NULL;
+        CHECK_OK(ar_ll_fit(&c, &tr.base, &va.base, NULL, NULL, &m));
+        if (!m)
+            continue;
+        struct ar_table t;
+        memset(&t, 0, sizeof t);
+        CHECK_OK(ar_ll_model_predict(m, &data, &t));
+        double mae = 0;
+        for (size_t i = 0; i < n; i++)
+            mae += fabs((double)(t.cols[0].data[i] - data.labels[i])) / (double)n;
+        CHECK(mae < 0.5); /* labels have standard deviation ~6.6 */
+        ar_table_release(&t);
+        ar_ll_model_free(m);
+    }
+
+    /* Every allocation failure comes back as AR_ERR_NOMEM with nothing leaked. */
+    struct ar_hp_kv kf[] = {{"predictor_type", "regressor"},
+                            {"mini_batch_size", "100"},
+                            {"epochs", "2"},
+                            {"num_models", "2"}};
+    CHECK_OK(parse_hp(kf, 4, &p, &c));
+    ar_hp_free(ar_ll_hp, &p);
+    int nomem_ok = 1, done = 0;
+    for (long k = 1; k < 2000 && !done; k++) {
+        mem_src_init(&tr, &data);
+        mem_src_init(&va, &data);
+        m = NULL;
+        ar_mem_fail_at(k);
+        int rc = ar_ll_fit(&c, &tr.base, &va.base, NULL, NULL, &m);
+        ar_mem_fail_at(0);
+        if (rc == AR_OK)
+            done = 1;
+        else
+            nomem_ok &= rc == AR_ERR_NOMEM && m == NULL;
+        ar_ll_model_free(m);
+    }
+    CHECK(done && nomem_ok);
+
     /* Separable binary data: high training accuracy and a calibrated threshold. */
     for (size_t i = 0; i < n; i++)
         data.labels[i] = ar_mat_row(&data.dense, i)[0] + 2000 * ar_mat_row(&data.dense, i)[1] > 100
