@@ -302,16 +302,17 @@ out:
 
 /* ---- the driver ---- */
 
-static int detect_features(const struct ar_ll_config *c, struct ar_batch_source *train, size_t *d)
+/* The feature count from the first batch of the scaler pass (kept in *first). */
+static int detect_features(const struct ar_ll_config *c, struct ar_batch_source *train,
+                           struct ar_batch *first, size_t *d)
 {
-    struct ar_batch b;
-    AR_TRY(ar_batch_source_next(train, 1, &b));
-    if (b.n_rows == 0)
+    size_t want = c->n_scaler < c->batch ? c->n_scaler : c->batch;
+    AR_TRY(ar_batch_source_next(train, want, first));
+    if (first->n_rows == 0)
         return ar_err_set(AR_ERR_INVALID, "the train channel has no records");
-    size_t n_cols = b.n_cols;
-    AR_TRY(ar_batch_source_reset(train));
+    size_t n_cols = first->n_cols;
     if (c->feature_dim) {
-        if (b.is_sparse ? n_cols > c->feature_dim : n_cols != c->feature_dim)
+        if (first->is_sparse ? n_cols > c->feature_dim : n_cols != c->feature_dim)
             return ar_err_set(AR_ERR_INVALID,
                               "the train channel has %zu features but feature_dim is %zu", n_cols,
                               c->feature_dim);
@@ -330,7 +331,8 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
 {
     *out = NULL;
     size_t d = 0, M = c->n_models;
-    AR_TRY(detect_features(c, train, &d));
+    struct ar_batch first;
+    AR_TRY(detect_features(c, train, &first, &d));
     struct ar_ll_model_cfg *grid = ar_allocn(M, sizeof *grid);
     if (!grid)
         return AR_ERR_NOMEM;
@@ -347,7 +349,7 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
     struct fvec sc = {0}, lab = {0}, wts = {0};
     struct ar_ll_model *mdl = NULL;
 
-    if ((rc = ar_ll_trainer_scale(t, train)) != AR_OK) {
+    if ((rc = ar_ll_trainer_scale_from(t, train, &first)) != AR_OK) {
         ar_err_prefix("train channel: ");
         goto out;
     }

@@ -227,6 +227,10 @@ void ar_ll_trainer_free(struct ar_ll_trainer *t);
 /* Reads up to n_scaler rows of `src` for the normalisation statistics and class counts, then
  * resets `src`. Must be called once before the first step. */
 int ar_ll_trainer_scale(struct ar_ll_trainer *t, struct ar_batch_source *src);
+/* As ar_ll_trainer_scale when the pass's first batch (at most n_scaler rows) was already read
+ * from src by the caller (so a Pipe-mode channel spends one pass, not two). */
+int ar_ll_trainer_scale_from(struct ar_ll_trainer *t, struct ar_batch_source *src,
+                             const struct ar_batch *first);
 /* One mini-batch update of every model; adds the batch's weighted losses to the epoch sums.
  * AR_ERR_INVALID naming the row for a bad label or a non-finite feature. */
 int ar_ll_trainer_step(struct ar_ll_trainer *t, const struct ar_batch *b);

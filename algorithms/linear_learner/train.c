@@ -257,7 +257,8 @@ static int check_batch_shape(const struct ar_ll_trainer *t, const struct ar_batc
     return AR_OK;
 }
 
-int ar_ll_trainer_scale(struct ar_ll_trainer *t, struct ar_batch_source *src)
+int ar_ll_trainer_scale_from(struct ar_ll_trainer *t, struct ar_batch_source *src,
+                             const struct ar_batch *first)
 {
     const struct ar_ll_config *c = &t->c;
     size_t d = t->d, seen = 0;
@@ -276,9 +277,12 @@ int ar_ll_trainer_scale(struct ar_ll_trainer *t, struct ar_batch_source *src)
     while (seen < c->n_scaler) {
         struct ar_batch b;
         size_t want = c->n_scaler - seen < c->batch ? c->n_scaler - seen : c->batch;
-        rc = ar_batch_source_next(src, want, &b);
-        if (rc != AR_OK)
+        if (first) {
+            b = *first; /* the caller already read the pass's first batch */
+            first = NULL;
+        } else if ((rc = ar_batch_source_next(src, want, &b)) != AR_OK) {
             goto out;
+        }
         if (b.n_rows == 0)
             break;
         if ((rc = check_batch_shape(t, &b)) != AR_OK)
@@ -355,6 +359,11 @@ out:
     ar_free(cnt);
     ar_free(row);
     return rc;
+}
+
+int ar_ll_trainer_scale(struct ar_ll_trainer *t, struct ar_batch_source *src)
+{
+    return ar_ll_trainer_scale_from(t, src, NULL);
 }
 
 /* ---- forward and backward products ---- */
