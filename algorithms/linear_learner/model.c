@@ -321,8 +321,9 @@ int ar_ll_model_predict(const struct ar_ll_model *m, const struct ar_batch *in,
                           n);
     float *score, *label = NULL;
     AR_TRY(ar_table_add(out, "score", m->predictor == AR_LL_MULTICLASS ? C : 1, false, &score));
+    /* Not marked integral: real Linear Learner responses carry the label as a float (1.0). */
     if (m->predictor != AR_LL_REGRESSOR)
-        AR_TRY(ar_table_add(out, "predicted_label", 1, true, &label));
+        AR_TRY(ar_table_add(out, "predicted_label", 1, false, &label));
     if (n == 0)
         return AR_OK;
     for (size_t i = 0; i < n; i++) {

@@ -199,6 +199,37 @@ def test_cli_train_job(tmp_path):
     acc = float(r.stderr.split("test binary_classification_accuracy <score>=")[1].split()[0])
     sk_pred, _ = sk_logistic(tr, te)
     assert acc >= accuracy_score(te[:, 0], sk_pred) - 0.01
+    # Serve the model: SageMaker's JSON response shape, label as a float.
+    import socket
+    import time
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = subprocess.Popen([str(BIN), "serve", "--model-dir", str(root / "model"), "--algorithm",
+                            "linear-learner:1", "--host", "127.0.0.1", "--port", str(port),
+                            "--workers", "1"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        body = "\n".join(",".join(f"{v:.10g}" for v in row[1:]) for row in te[:5]).encode()
+        for _ in range(100):
+            try:
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
+                                             headers={"Content-Type": "text/csv"})
+                resp = json.loads(urllib.request.urlopen(req, timeout=10).read())
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("server did not answer")
+    finally:
+        srv.terminate()
+        srv.wait(timeout=30)
+    preds = resp["predictions"]
+    assert len(preds) == 5
+    for p in preds:
+        assert 0 <= p["score"] <= 1 and p["predicted_label"] in (0.0, 1.0)
+        assert isinstance(p["predicted_label"], float)
     # A bad hyperparameter fails the job with the reason in output/failure.
     (cfg / "hyperparameters.json").write_text(json.dumps(
         {"predictor_type": "multiclass_classifier"}))
