@@ -73,6 +73,22 @@ static double natural_threshold(const struct ar_ll_config *c)
     return c->loss == AR_LL_LOSS_LOGISTIC ? 0.5 : 0.0;
 }
 
+/* Appends the labels, weights and raw scores (rows x M; binary, one output per model) of
+ * every row of b. Labels are checked by the training step that follows. */
+static int keep_sample(const struct ar_batch *b, const float *z, size_t M, struct fvec *scores,
+                       struct fvec *labels, struct fvec *weights)
+{
+    AR_TRY(fvec_push(scores, z, b->n_rows * M));
+    AR_TRY(fvec_push(labels, b->labels, b->n_rows));
+    if (b->weights)
+        return fvec_push(weights, b->weights, b->n_rows);
+    for (size_t i = 0; i < b->n_rows; i++) {
+        float one = 1.0f;
+        AR_TRY(fvec_push(weights, &one, 1));
+    }
+    return AR_OK;
+}
+
 /* Scores every model (folded weights w, bias b) over the first `limit` rows of src (all rows
  * when limit is 0): loss[m] / wsum[m] get the weighted reported losses; when `keep` is set,
  * the scores of the first keep_rows rows go to scores (row-major rows x M), labels, weights.
@@ -380,19 +396,36 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
     const char *obj = ar_ll_objective_name(c->loss);
     double gbest = -HUGE_VAL, gloss = HUGE_VAL;
     size_t no_improve = 0, n_train = 0, n_val = 0;
-    bool sampled = uses_threshold(c) && validation;
+    /* Binary threshold criteria are evaluated each epoch on a sample: the first records of the
+     * validation channel, or without one the training records' scores just before the
+     * update that uses them (progressive validation). */
+    bool sampled = uses_threshold(c);
+    size_t col_cap = 0;
+    size_t n_sample = c->n_calib < EPOCH_SAMPLE ? c->n_calib : EPOCH_SAMPLE;
     for (size_t ep = 1; ep <= c->epochs; ep++) {
         struct ar_timer tm;
         ar_timer_start(&tm);
         for (size_t m = 0; m < M; m++)
             t->ep_loss[m] = t->ep_w[m] = 0;
         size_t rows = 0;
+        if (sampled && !validation)
+            sc.n = lab.n = wts.n = 0;
         for (;;) {
             struct ar_batch b;
             if ((rc = ar_batch_source_next(train, c->batch, &b)) != AR_OK)
                 goto out;
             if (b.n_rows == 0)
                 break;
+            if (sampled && !validation && rows < n_sample) {
+                size_t nk = n_sample - rows < b.n_rows ? n_sample - rows : b.n_rows;
+                struct ar_batch head = ar_batch_rows(&b, 0, nk);
+                ar_ll_trainer_fold(t);
+                if ((rc = ar_ll_forward(&head, d, K, t->wt, t->bt, z)) != AR_OK ||
+                    (rc = keep_sample(&head, z, M, &sc, &lab, &wts)) != AR_OK) {
+                    ar_err_prefix("train channel, epoch %zu, record %zu onwards: ", ep, rows + 1);
+                    goto out;
+                }
+            }
             if ((rc = ar_ll_trainer_step(t, &b)) != AR_OK) {
                 ar_err_prefix("train channel, epoch %zu, record %zu onwards: ", ep, rows + 1);
                 goto out;
@@ -417,9 +450,7 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
         if (validation) {
             sc.n = lab.n = wts.n = 0;
             if ((rc = score_models(t, validation, 0, t->wt, t->bt, loss, wsum,
-                                   sampled ? (c->n_calib < EPOCH_SAMPLE ? c->n_calib : EPOCH_SAMPLE)
-                                           : 0,
-                                   &sc, &lab, &wts, &n_val, z)) != AR_OK) {
+                                   sampled ? n_sample : 0, &sc, &lab, &wts, &n_val, z)) != AR_OK) {
                 ar_err_prefix("validation channel: ");
                 goto out;
             }
@@ -431,9 +462,12 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
                 loss[m] = wsum[m] > 0 ? loss[m] / wsum[m] : 0.0;
             val_loss = loss;
         }
-        if (sampled && !col) {
-            col = ar_allocn(lab.n, sizeof(float));
-            order = ar_allocn(lab.n, sizeof(uint32_t));
+        if (sampled && (!col || lab.n > col_cap)) {
+            ar_free(col);
+            ar_free(order);
+            col_cap = lab.n ? lab.n : 1;
+            col = ar_allocn(col_cap, sizeof(float));
+            order = ar_allocn(col_cap, sizeof(uint32_t));
             if (!col || !order) {
                 rc = AR_ERR_NOMEM;
                 goto out;
