@@ -390,6 +390,71 @@ void ar_ll_trainer_fold(struct ar_ll_trainer *t)
     }
 }
 
+/* z[lo..hi)[k0..k1) = x w + bias for a CSR batch (z rows have n_k columns). */
+static void csr_forward(const struct ar_csr *x, size_t lo, size_t hi, size_t k0, size_t k1,
+                        size_t n_k, const float *w, const float *bias, float *z)
+{
+    for (size_t i = lo; i < hi; i++) {
+        float *restrict zi = z + i * n_k;
+        for (size_t k = k0; k < k1; k++)
+            zi[k] = bias[k];
+        for (uint64_t p = x->indptr[i]; p < x->indptr[i + 1]; p++) {
+            const float *restrict wj = w + (size_t)x->indices[p] * n_k;
+            float v = x->values[p];
+            for (size_t k = k0; k < k1; k++)
+                zi[k] += v * wj[k];
+        }
+    }
+}
+
+/* gw[.][k0..k1) = x^T g[.][k0..k1) for a CSR batch of n rows (d rows of gw). */
+static void csr_backward(const struct ar_csr *x, size_t n, size_t d, size_t k0, size_t k1,
+                         size_t n_k, const float *g, float *gw)
+{
+    for (size_t j = 0; j < d; j++)
+        for (size_t k = k0; k < k1; k++)
+            gw[j * n_k + k] = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        const float *restrict gi = g + i * n_k;
+        for (uint64_t p = x->indptr[i]; p < x->indptr[i + 1]; p++) {
+            float *restrict o = gw + (size_t)x->indices[p] * n_k;
+            float v = x->values[p];
+            for (size_t k = k0; k < k1; k++)
+                o[k] += v * gi[k];
+        }
+    }
+}
+
+/* Columns [k0, k1) of Z = X W + B, single-threaded (dense: one SGEMM with strides). */
+static void forward_cols(const struct ar_batch *b, size_t d, size_t n_k, size_t k0, size_t k1,
+                         const float *w, const float *bias, float *z)
+{
+    size_t n = b->n_rows;
+    if (b->is_sparse) {
+        csr_forward(&b->csr, 0, n, k0, k1, n_k, w, bias, z);
+        return;
+    }
+    ar_blas_sgemm(false, false, n, k1 - k0, d, 1.0f, b->dense.data, b->dense.stride, w + k0, n_k,
+                  0.0f, z + k0, n_k);
+    for (size_t i = 0; i < n; i++) {
+        float *restrict zi = z + i * n_k;
+        for (size_t k = k0; k < k1; k++)
+            zi[k] += bias[k];
+    }
+}
+
+/* Columns [k0, k1) of GW = X^T G, single-threaded. */
+static void backward_cols(const struct ar_batch *b, size_t d, size_t n_k, size_t k0, size_t k1,
+                          const float *g, float *gw)
+{
+    if (b->is_sparse) {
+        csr_backward(&b->csr, b->n_rows, d, k0, k1, n_k, g, gw);
+        return;
+    }
+    ar_blas_sgemm(true, false, d, k1 - k0, b->n_rows, 1.0f, b->dense.data, b->dense.stride, g + k0,
+                  n_k, 0.0f, gw + k0, n_k);
+}
+
 int ar_ll_forward(const struct ar_batch *b, size_t d, size_t n_k, const float *w, const float *bias,
                   float *z)
 {
@@ -400,32 +465,16 @@ int ar_ll_forward(const struct ar_batch *b, size_t d, size_t n_k, const float *w
     if (n == 0)
         return AR_OK;
     if (!b->is_sparse) {
-        ar_blas_sgemm(false, false, n, n_k, d, 1.0f, b->dense.data, b->dense.stride, w, n_k, 0.0f,
-                      z, n_k);
-        for (size_t i = 0; i < n; i++) {
-            float *restrict zi = z + i * n_k;
-            for (size_t k = 0; k < n_k; k++)
-                zi[k] += bias[k];
-        }
+        forward_cols(b, d, n_k, 0, n_k, w, bias, z); /* BLAS threads itself */
         return AR_OK;
     }
-    for (size_t i = 0; i < n; i++)
-        memcpy(z + i * n_k, bias, n_k * sizeof *z);
     const struct ar_csr *x = &b->csr;
     int nt = ar_par_threads();
 #pragma omp parallel num_threads(nt) if (ar_csr_nnz(x) * n_k >= 16384)
     {
         size_t lo, hi;
         ar_par_range(n, ar_par_tid(), ar_par_region_size(), &lo, &hi);
-        for (size_t i = lo; i < hi; i++) {
-            float *restrict zi = z + i * n_k;
-            for (uint64_t p = x->indptr[i]; p < x->indptr[i + 1]; p++) {
-                const float *restrict wj = w + (size_t)x->indices[p] * n_k;
-                float v = x->values[p];
-                for (size_t k = 0; k < n_k; k++)
-                    zi[k] += v * wj[k];
-            }
-        }
+        csr_forward(x, lo, hi, 0, n_k, n_k, w, bias, z);
     }
     return AR_OK;
 }
@@ -433,29 +482,18 @@ int ar_ll_forward(const struct ar_batch *b, size_t d, size_t n_k, const float *w
 /* gw (d x K) = X^T G, G = z (n x K). */
 static void backward(const struct ar_batch *b, size_t d, size_t n_k, const float *g, float *gw)
 {
-    size_t n = b->n_rows;
     if (!b->is_sparse) {
-        ar_blas_sgemm(true, false, d, n_k, n, 1.0f, b->dense.data, b->dense.stride, g, n_k, 0.0f,
-                      gw, n_k);
+        backward_cols(b, d, n_k, 0, n_k, g, gw); /* BLAS threads itself */
         return;
     }
-    memset(gw, 0, d * n_k * sizeof *gw);
-    const struct ar_csr *x = &b->csr;
     int nt = ar_par_threads();
     /* Threads own disjoint output column ranges: no partials, same result for any count. */
-#pragma omp parallel num_threads(nt) if (ar_csr_nnz(x) * n_k >= 16384)
+#pragma omp parallel num_threads(nt) if (ar_csr_nnz(&b->csr) * n_k >= 16384)
     {
         size_t lo, hi;
         ar_par_range(n_k, ar_par_tid(), ar_par_region_size(), &lo, &hi);
-        for (size_t i = 0; i < n && lo < hi; i++) {
-            const float *restrict gi = g + i * n_k;
-            for (uint64_t p = x->indptr[i]; p < x->indptr[i + 1]; p++) {
-                float *restrict o = gw + (size_t)x->indices[p] * n_k;
-                float v = x->values[p];
-                for (size_t k = lo; k < hi; k++)
-                    o[k] += v * gi[k];
-            }
-        }
+        if (lo < hi)
+            csr_backward(&b->csr, b->n_rows, d, lo, hi, n_k, g, gw);
     }
 }
 
@@ -490,97 +528,136 @@ static int reduce_f32(float *buf, size_t n)
     return rc;
 }
 
-/* One pass over the rows of Z: losses, weights and per-output gradient sums into per-thread
- * partials; Z becomes weight * dl/dz. Returns the first bad row + 1 (0: none). */
-static size_t grad_rows(struct ar_ll_trainer *t, const struct ar_batch *b)
+/* Losses and gradients for rows [lo, hi) and models [m0, m1) of Z: adds each model's
+ * reported loss to lp[m], its training weight to wp[m] and its weighted gradient sums to
+ * cp[k]; Z becomes weight * dl/dz. `check` also checks the features are finite. Returns the
+ * first bad row + 1 (0: none). Runs inside a parallel region: no allocation, no errors. */
+static size_t grad_block(const struct ar_ll_trainer *t, const struct ar_batch *b, size_t lo,
+                         size_t hi, size_t m0, size_t m1, bool check, double *restrict lp,
+                         double *restrict wp, double *restrict cp)
 {
     const struct ar_ll_config *c = &t->c;
-    size_t n = b->n_rows, M = t->n_models, C = t->n_out, K = t->n_k;
+    size_t C = t->n_out, K = t->n_k, bad = 0;
+    bool report_units = c->predictor == AR_LL_REGRESSOR;
+    for (size_t i = lo; i < hi && !bad; i++) {
+        float *restrict zi = t->z + i * K;
+        float yf = b->labels[i];
+        double wi = b->weights ? (double)b->weights[i] : 1.0;
+        if (!isfinite(yf) || !(wi >= 0) ||
+            (c->predictor == AR_LL_BINARY && yf != 0.0f && yf != 1.0f) ||
+            (c->predictor == AR_LL_MULTICLASS && (yf < 0 || yf >= (float)C || yf != floorf(yf)))) {
+            bad = i + 1;
+            break;
+        }
+        if (check && !b->is_sparse) {
+            const float *x = ar_mat_row(&b->dense, i);
+            for (size_t j = 0; j < b->n_cols; j++)
+                if (!isfinite(x[j]))
+                    bad = i + 1;
+        } else if (check) {
+            for (uint64_t p = b->csr.indptr[i]; p < b->csr.indptr[i + 1]; p++)
+                if (!isfinite(b->csr.values[p]))
+                    bad = i + 1;
+        }
+        if (bad)
+            break;
+        if (c->predictor == AR_LL_MULTICLASS) {
+            size_t y = (size_t)yf;
+            double wt = wi * t->class_w[y];
+            for (size_t m = m0; m < m1; m++) {
+                float *zm = zi + m * C;
+                double l = softmax_eval(zm, C, y, zm);
+                for (size_t o = 0; o < C; o++) {
+                    zm[o] = flush((float)(wt * (double)zm[o]));
+                    cp[m * C + o] += (double)zm[o];
+                }
+                lp[m] += wi * l;
+                wp[m] += wt;
+            }
+        } else if (c->loss == AR_LL_LOSS_LOGISTIC) {
+            /* The hot case, in float with one exp and one log1p per output. */
+            float fwi = (float)wi;
+            for (size_t m = m0; m < m1; m++) {
+                float z = zi[m], e = expf(-fabsf(z)), inv = 1.0f / (1.0f + e);
+                float sg = z >= 0 ? inv : e * inv;
+                /* log1p(e) for e in (0, 1]; the series below 1e-4 is exact to float. */
+                float l =
+                    fmaxf(z, 0.0f) - z * yf + (e > 1e-4f ? logf(1.0f + e) : e * (1.0f - 0.5f * e));
+                float wt = yf == 1.0f ? fwi * (float)t->posw[m] : fwi;
+                zi[m] = flush(wt * (sg - yf));
+                cp[m] += (double)zi[m];
+                lp[m] += (double)(fwi * l);
+                wp[m] += (double)wt;
+            }
+        } else {
+            double y = ((double)yf - t->y_mu) / t->y_sd;
+            for (size_t m = m0; m < m1; m++) {
+                double wt = c->predictor == AR_LL_BINARY && yf == 1.0f ? wi * t->posw[m] : wi;
+                double g, z = (double)zi[m];
+                double l = loss_eval(c->loss, &t->prm_train, z, y, &g);
+                if (report_units) {
+                    double g2;
+                    l = loss_eval(c->loss, &t->prm_report, z * t->y_sd + t->y_mu, (double)yf, &g2);
+                }
+                zi[m] = flush((float)(wt * g));
+                cp[m] += (double)zi[m];
+                lp[m] += wi * l;
+                wp[m] += wt;
+            }
+        }
+    }
+    return bad;
+}
+
+/* Row-parallel pass: thread slots of t->part hold partials (merged in thread order). */
+static size_t grad_rows(struct ar_ll_trainer *t, const struct ar_batch *b)
+{
+    size_t n = b->n_rows, M = t->n_models, K = t->n_k;
     size_t stride = t->part_stride, bad_row = 0;
     int nt = ar_par_threads();
     memset(t->part, 0, (size_t)nt * stride * sizeof(double));
-    bool report_units = c->predictor == AR_LL_REGRESSOR;
 #pragma omp parallel num_threads(nt) if (n * K >= 8192)
     {
         int ith = ar_par_tid(), nth = ar_par_region_size();
-        size_t lo, hi, bad = 0;
+        size_t lo, hi;
         ar_par_range(n, ith, nth, &lo, &hi);
-        double *restrict lp = t->part + (size_t)ith * stride; /* loss[M] wsum[M] colsum[K] */
-        double *restrict wp = lp + M;
-        double *restrict cp = wp + M;
-        for (size_t i = lo; i < hi && !bad; i++) {
-            float *restrict zi = t->z + i * K;
-            float yf = b->labels[i];
-            double wi = b->weights ? (double)b->weights[i] : 1.0;
-            if (!isfinite(yf) || !(wi >= 0) ||
-                (c->predictor == AR_LL_BINARY && yf != 0.0f && yf != 1.0f) ||
-                (c->predictor == AR_LL_MULTICLASS &&
-                 (yf < 0 || yf >= (float)C || yf != floorf(yf)))) {
-                bad = i + 1;
-                break;
-            }
-            if (!b->is_sparse) {
-                const float *x = ar_mat_row(&b->dense, i);
-                for (size_t j = 0; j < b->n_cols; j++)
-                    if (!isfinite(x[j]))
-                        bad = i + 1;
-            } else {
-                for (uint64_t p = b->csr.indptr[i]; p < b->csr.indptr[i + 1]; p++)
-                    if (!isfinite(b->csr.values[p]))
-                        bad = i + 1;
-            }
-            if (bad)
-                break;
-            if (c->predictor == AR_LL_MULTICLASS) {
-                size_t y = (size_t)yf;
-                double wt = wi * t->class_w[y];
-                for (size_t m = 0; m < M; m++) {
-                    float *zm = zi + m * C;
-                    double l = softmax_eval(zm, C, y, zm);
-                    for (size_t o = 0; o < C; o++) {
-                        zm[o] = flush((float)(wt * (double)zm[o]));
-                        cp[m * C + o] += (double)zm[o];
-                    }
-                    lp[m] += wi * l;
-                    wp[m] += wt;
-                }
-            } else if (c->loss == AR_LL_LOSS_LOGISTIC) {
-                /* The hot case, in float with one exp and one log1p per output. */
-                float fwi = (float)wi;
-                for (size_t m = 0; m < M; m++) {
-                    float z = zi[m], e = expf(-fabsf(z)), inv = 1.0f / (1.0f + e);
-                    float sg = z >= 0 ? inv : e * inv;
-                    /* log1p(e) for e in (0, 1]; the series below 1e-4 is exact to float. */
-                    float l = fmaxf(z, 0.0f) - z * yf +
-                              (e > 1e-4f ? logf(1.0f + e) : e * (1.0f - 0.5f * e));
-                    float wt = yf == 1.0f ? fwi * (float)t->posw[m] : fwi;
-                    zi[m] = flush(wt * (sg - yf));
-                    cp[m] += (double)zi[m];
-                    lp[m] += (double)(fwi * l);
-                    wp[m] += (double)wt;
-                }
-            } else {
-                double y = ((double)yf - t->y_mu) / t->y_sd;
-                for (size_t m = 0; m < M; m++) {
-                    double wt = c->predictor == AR_LL_BINARY && yf == 1.0f ? wi * t->posw[m] : wi;
-                    double g, z = (double)zi[m];
-                    double l = loss_eval(c->loss, &t->prm_train, z, y, &g);
-                    if (report_units) {
-                        double g2;
-                        l = loss_eval(c->loss, &t->prm_report, z * t->y_sd + t->y_mu, (double)yf,
-                                      &g2);
-                    }
-                    zi[m] = flush((float)(wt * g));
-                    cp[m] += (double)zi[m];
-                    lp[m] += wi * l;
-                    wp[m] += wt;
-                }
-            }
-        }
+        double *lp = t->part + (size_t)ith * stride; /* loss[M] wsum[M] colsum[K] */
+        size_t bad = grad_block(t, b, lo, hi, 0, M, true, lp, lp + M, lp + 2 * M);
         if (bad) {
 #pragma omp critical(ar_ll_bad_row)
             if (!bad_row || bad < bad_row)
                 bad_row = bad;
+        }
+    }
+    return bad_row;
+}
+
+/* Model-parallel pass (M >= threads): each thread owns a contiguous range of models and runs
+ * their forward product, losses and backward product over the whole batch with
+ * single-threaded BLAS, so a mini-batch costs one fork/join instead of one per product.
+ * Sums land in slot 0 of t->part at disjoint indices. */
+static size_t step_by_models(struct ar_ll_trainer *t, const struct ar_batch *b)
+{
+    size_t n = b->n_rows, M = t->n_models, C = t->n_out, K = t->n_k, d = t->d;
+    size_t bad_row = 0;
+    int nt = ar_par_threads();
+    memset(t->part, 0, (size_t)nt * t->part_stride * sizeof(double));
+    double *lp = t->part;
+#pragma omp parallel num_threads(nt)
+    {
+        int ith = ar_par_tid();
+        size_t m0, m1;
+        ar_par_range(M, ith, ar_par_region_size(), &m0, &m1);
+        if (m0 < m1) {
+            forward_cols(b, d, K, m0 * C, m1 * C, t->wt, t->bt, t->z);
+            size_t bad = grad_block(t, b, 0, n, m0, m1, ith == 0, lp, lp + M, lp + 2 * M);
+            if (bad) {
+#pragma omp critical(ar_ll_bad_row)
+                if (!bad_row || bad < bad_row)
+                    bad_row = bad;
+            } else {
+                backward_cols(b, d, K, m0 * C, m1 * C, t->z, t->gw);
+            }
         }
     }
     return bad_row;
@@ -613,8 +690,14 @@ int ar_ll_trainer_step(struct ar_ll_trainer *t, const struct ar_batch *b)
         return AR_OK;
     AR_TRY(grow_z(t, n));
     ar_ll_trainer_fold(t);
-    AR_TRY(ar_ll_forward(b, d, K, t->wt, t->bt, t->z));
-    size_t bad = grad_rows(t, b);
+    bool by_models = ar_par_threads() > 1 && M >= (size_t)ar_par_threads();
+    size_t bad;
+    if (by_models) {
+        bad = step_by_models(t, b);
+    } else {
+        AR_TRY(ar_ll_forward(b, d, K, t->wt, t->bt, t->z));
+        bad = grad_rows(t, b);
+    }
     if (bad)
         return row_error(c, b, bad - 1);
 
@@ -644,7 +727,8 @@ int ar_ll_trainer_step(struct ar_ll_trainer *t, const struct ar_batch *b)
     for (size_t k = 0; k < K; k++)
         t->colsum[k] = tot[2 * M + k];
 
-    backward(b, d, K, t->z, t->gw);
+    if (!by_models)
+        backward(b, d, K, t->z, t->gw);
     AR_TRY(reduce_f32(t->gw, d * K));
 
     /* Optimizer step for every model. */
