@@ -399,7 +399,7 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
     /* Binary threshold criteria are evaluated each epoch on a sample: the first records of the
      * validation channel, or without one the training records' scores just before the
      * update that uses them (progressive validation). */
-    bool sampled = uses_threshold(c);
+    bool sampled = uses_threshold(c), stopping = false;
     size_t col_cap = 0;
     size_t n_sample = c->n_calib < EPOCH_SAMPLE ? c->n_calib : EPOCH_SAMPLE;
     for (size_t ep = 1; ep <= c->epochs; ep++) {
@@ -431,6 +431,10 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
                 goto out;
             }
             rows += b.n_rows;
+            if (ar_train_ctx_stopping(ctx)) {
+                stopping = true; /* finish this epoch's evaluation with the rows seen */
+                break;
+            }
         }
         if ((rc = ar_batch_source_reset(train)) != AR_OK)
             goto out;
@@ -541,9 +545,12 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
                     no_improve, c->patience);
             break;
         }
-        if (ar_train_ctx_stopping(ctx)) {
-            rc = ar_err_set(AR_ERR_INTERRUPTED, "training stopped after epoch %zu", ep);
-            goto out;
+        if (stopping || ar_train_ctx_stopping(ctx)) {
+            stopping = true;
+            AR_INFO("Stop requested: ending training at epoch %zu and keeping the best model so "
+                    "far",
+                    ep);
+            break;
         }
     }
 
@@ -615,9 +622,11 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
 
     AR_INFO("#quality_metric: host=algo-1, train %s_objective <loss>=%.12g", obj, train_loss[pick]);
     ar_train_ctx_metric(ctx, "train", "objective_loss", train_loss[pick], -1);
-    if (validation && (rc = score_channel(c, mdl, validation, "validation", ctx)) != AR_OK)
+    /* A stopped job skips the final scoring passes to finish quickly. */
+    if (!stopping && validation &&
+        (rc = score_channel(c, mdl, validation, "validation", ctx)) != AR_OK)
         goto out;
-    if (test && (rc = score_channel(c, mdl, test, "test", ctx)) != AR_OK)
+    if (!stopping && test && (rc = score_channel(c, mdl, test, "test", ctx)) != AR_OK)
         goto out;
     *out = mdl;
     mdl = NULL;

@@ -612,6 +612,16 @@ static void test_artifact(void)
 
 /* ---- whole fits on in-memory channels ---- */
 
+static long epochs_seen;
+
+static void count_epochs(void *user, const char *set, const char *name, double value, long step)
+{
+    (void)user;
+    (void)value;
+    if (strcmp(set, "train") == 0 && strcmp(name, "objective_loss") == 0 && step > 0)
+        epochs_seen++;
+}
+
 static void test_fit(void)
 {
     /* Regression with an exact linear target: the folded model recovers it on raw features. */
@@ -682,6 +692,23 @@ static void test_fit(void)
             mae += fabs((double)(t.cols[0].data[i] - data.labels[i])) / (double)n;
         CHECK(mae < 0.5); /* labels have standard deviation ~6.6 */
         ar_table_release(&t);
+        ar_ll_model_free(m);
+    }
+
+    /* A stop request ends training after the current epoch and still returns a model. */
+    {
+        struct ar_hp_kv ks[] = {
+            {"predictor_type", "regressor"}, {"mini_batch_size", "50"}, {"epochs", "10"}};
+        CHECK_OK(parse_hp(ks, 3, &p, &c));
+        ar_hp_free(ar_ll_hp, &p);
+        volatile sig_atomic_t stop = 1;
+        struct ar_train_ctx ctx = {NULL, NULL, &stop, count_epochs, NULL};
+        mem_src_init(&tr, &data);
+        epochs_seen = 0;
+        m = NULL;
+        CHECK_OK(ar_ll_fit(&c, &tr.base, NULL, NULL, &ctx, &m));
+        CHECK(m != NULL);
+        CHECK_INT(epochs_seen, 1);
         ar_ll_model_free(m);
     }
 
