@@ -64,7 +64,7 @@ UNIT     := $(BUILD)/unit-tests
 
 .SECONDARY: $(GEN_SRC) $(GEN_HDR)
 
-.PHONY: all test unit e2e asan lint format format-check clean deps demo bench bench-quick help tools
+.PHONY: all test unit e2e asan lint format format-check clean deps demo bench bench-quick help tools images
 all: $(BIN) $(LIB)
 
 help:
@@ -74,6 +74,7 @@ help:
 	@echo "make asan       unit tests under AddressSanitizer + UBSan (build/asan/)"
 	@echo "make demo       train, serve-style predict on bundled sample data"
 	@echo "make bench      full benchmark against the references; bench-quick: < 3 min"
+	@echo "make images     one Docker image per algorithm ID (needs a Docker engine)"
 	@echo "make lint | format | format-check | clean;  V=1 verbose, WERROR=1, CC=clang"
 
 deps:
@@ -165,6 +166,14 @@ bench: all
 
 bench-quick: all
 	$(PYTHON) benchmarks/run.py --quick
+
+# One image per fixed algorithm ID (needs a Docker engine; this development machine has none).
+IMAGES := xgboost:1.7-1 linear-learner:1 kmeans:1
+images:
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || \
+	    { echo "make images: no Docker engine here (docker info fails); build on a machine with one" >&2; exit 1; }
+	$(foreach a,$(IMAGES),docker build -f container/Dockerfile --build-arg ALGORITHM=$(a) \
+	    -t algorun-$(firstword $(subst :, ,$(a))):$(lastword $(subst :, ,$(a))) . &&) true
 
 clean:
 	rm -rf $(BUILD)

@@ -57,6 +57,21 @@ const struct ar_table_col *ar_table_find(const struct ar_table *t, const char *n
     return NULL;
 }
 
+struct ar_table ar_table_pick(const struct ar_table *src, const char *const *names)
+{
+    if (!names)
+        return *src;
+    struct ar_table v;
+    memset(&v, 0, sizeof v);
+    v.n_rows = src->n_rows;
+    for (; *names && v.n_cols < AR_TABLE_MAX_COLS; names++) {
+        const struct ar_table_col *c = ar_table_find(src, *names);
+        if (c)
+            v.cols[v.n_cols++] = *c;
+    }
+    return v;
+}
+
 void ar_table_release(struct ar_table *t)
 {
     for (size_t i = 0; i < t->n_cols; i++)

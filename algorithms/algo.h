@@ -85,6 +85,9 @@ struct ar_table {
 /* Adds a column of n_rows x width floats (zeroed), returning its data. AR_ERR_NOMEM. */
 int ar_table_add(struct ar_table *t, const char *name, size_t width, bool integral, float **data);
 const struct ar_table_col *ar_table_find(const struct ar_table *t, const char *name);
+/* A view of src holding only the named columns, in that order (NULL-terminated list; NULL
+ * list: all of src). The view borrows src's data: never release it. */
+struct ar_table ar_table_pick(const struct ar_table *src, const char *const *names);
 void ar_table_release(struct ar_table *t);
 
 /* ---- models and algorithms ---- */
@@ -109,6 +112,13 @@ struct ar_algo {
     const char *const *train_content_types;
     const char *const *infer_content_types;
     const char *default_accept; /* inference response type when the request names none */
+    /* Response columns when nothing else is asked for (NULL: every column predict() adds). */
+    const char *const *default_outputs;
+    /* Selectable inference output (XGBoost's SAGEMAKER_INFERENCE_OUTPUT): fills `out` with the
+     * comma-separated keys of `spec`, derived from predict()'s table `pred`; `json_order` puts
+     * them in the fixed JSON order instead of the order given. NULL when not supported. */
+    int (*select_outputs)(const struct ar_model *m, const char *spec, const struct ar_table *pred,
+                          bool json_order, struct ar_table *out);
     /* Under batch transform (SAGEMAKER_BATCH=true) answer one str(value) line per record
      * whatever the Accept, as SageMaker's XGBoost container does. */
     bool batch_lines;

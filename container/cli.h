@@ -67,3 +67,4 @@ int ar_train_in_root(const char *ml_root, const struct ar_algo *algo, volatile s
 int ar_cmd_train(int argc, char **argv);
 int ar_cmd_run(int argc, char **argv);
 int ar_cmd_algorithms(int argc, char **argv);
+int ar_cmd_transform(int argc, char **argv);

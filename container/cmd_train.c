@@ -64,15 +64,16 @@ int ar_train_in_root(const char *ml_root, const struct ar_algo *algo, volatile s
     read_host(ml_root);
     int rc = ar_job_read_config(job);
     if (rc != AR_OK) {
-        /* Config errors are job failures too: they go to output/failure. */
+        /* Config errors are job failures too: they go to output/failure (1024 characters
+         * surface as FailureReason). */
         char dir[4096], path[4200];
         snprintf(dir, sizeof dir, "%s/output", ml_root);
         snprintf(path, sizeof path, "%s/failure", dir);
-        char msg[1100];
-        snprintf(msg, sizeof msg, "UserError: %s", ar_err_msg());
+        int n = snprintf(job->failure, sizeof job->failure, "UserError: ");
+        snprintf(job->failure + n, sizeof job->failure - (size_t)n, "%.1000s", ar_err_msg());
+        const char *msg = job->failure;
         if (ar_mkdirs(dir) == AR_OK)
             ar_write_file_atomic(path, msg, strlen(msg));
-        snprintf(job->failure, sizeof job->failure, "%s", msg);
         job->status = AR_JOB_FAILED;
         AR_ERROR("%s", msg);
         return rc;

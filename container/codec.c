@@ -128,11 +128,12 @@ int ar_fmt_pyrepr(double v, char *buf)
 
 /* ---- decoding ---- */
 
-static int batch_from_csv(const char *body, size_t len, struct ar_batch *out)
+static int batch_from_csv(const char *body, size_t len, const char *name, uint64_t line,
+                          struct ar_batch *out)
 {
     struct ar_csv_rows rows;
     memset(&rows, 0, sizeof rows);
-    struct ar_csv_opts opts = {0, false, 0, "request body", 1, 0};
+    struct ar_csv_opts opts = {0, false, 0, name, (size_t)line, 0};
     int rc = ar_csv_parse(body, len, &opts, &rows);
     if (rc != AR_OK) {
         ar_csv_rows_release(&rows);
@@ -149,7 +150,8 @@ static int batch_from_csv(const char *body, size_t len, struct ar_batch *out)
 }
 
 /* libsvm lines may come without a label ("3:1.5 7:2"); give those a 0 label first. */
-static int batch_from_libsvm(const char *body, size_t len, struct ar_batch *out)
+static int batch_from_libsvm(const char *body, size_t len, const char *name, uint64_t line,
+                             struct ar_batch *out)
 {
     struct ar_buf fixed = {0};
     int rc = AR_OK;
@@ -171,7 +173,7 @@ static int batch_from_libsvm(const char *body, size_t len, struct ar_batch *out)
         i = e + 1;
     }
     struct ar_libsvm_data d;
-    struct ar_libsvm_opts opts = {0, "request body", 1, 0};
+    struct ar_libsvm_opts opts = {0, name, (size_t)line, 0};
     if (rc == AR_OK)
         rc = ar_libsvm_parse(fixed.data ? fixed.data : "", fixed.len, &opts, &d);
     ar_buf_release(&fixed);
@@ -344,12 +346,13 @@ static int batch_from_json(const char *body, size_t len, struct ar_batch *out)
     return rc;
 }
 
-static int batch_from_jsonlines(const char *body, size_t len, struct ar_batch *out)
+static int batch_from_jsonlines(const char *body, size_t len, const char *name, uint64_t first,
+                                struct ar_batch *out)
 {
     size_t cap = 64, n = 0;
     cJSON **docs = ar_callocn(cap, sizeof *docs);
     int rc = docs ? AR_OK : AR_ERR_NOMEM;
-    size_t line = 0;
+    uint64_t line = first - 1;
     for (size_t i = 0; i < len && rc == AR_OK;) {
         size_t e = i;
         while (e < len && body[e] != '\n')
@@ -361,7 +364,8 @@ static int batch_from_jsonlines(const char *body, size_t len, struct ar_batch *o
         if (t < e) {
             cJSON *d = cJSON_ParseWithLength(body + t, e - t);
             if (!d) {
-                rc = ar_err_set(AR_ERR_FORMAT, "line %zu is not valid JSON", line);
+                rc = ar_err_set(AR_ERR_FORMAT, "%s: line %llu is not valid JSON", name,
+                                (unsigned long long)line);
                 break;
             }
             if (n == cap) {
@@ -389,17 +393,23 @@ static int batch_from_jsonlines(const char *body, size_t len, struct ar_batch *o
 int ar_codec_decode(const char *body, size_t len, const struct ar_data_format *fmt,
                     struct ar_batch *out)
 {
+    return ar_codec_decode_at(body, len, fmt, "request body", 1, out);
+}
+
+int ar_codec_decode_at(const char *body, size_t len, const struct ar_data_format *fmt,
+                       const char *name, uint64_t first_line, struct ar_batch *out)
+{
     memset(out, 0, sizeof *out);
     int rc;
     switch (fmt->content) {
     case AR_CONTENT_CSV:
-        rc = batch_from_csv(body, len, out);
+        rc = batch_from_csv(body, len, name, first_line, out);
         break;
     case AR_CONTENT_LIBSVM:
-        rc = batch_from_libsvm(body, len, out);
+        rc = batch_from_libsvm(body, len, name, first_line, out);
         break;
     case AR_CONTENT_RECORDIO_PB:
-        rc = ar_recordio_read_mem(body, len, "request body", out);
+        rc = ar_recordio_read_mem(body, len, name, out);
         if (rc == AR_OK) {
             /* Labels in a request are ignored. */
             ar_free(out->owner);
@@ -412,7 +422,7 @@ int ar_codec_decode(const char *body, size_t len, const struct ar_data_format *f
         rc = batch_from_json(body, len, out);
         break;
     case AR_CONTENT_JSONLINES:
-        rc = batch_from_jsonlines(body, len, out);
+        rc = batch_from_jsonlines(body, len, name, first_line, out);
         break;
     default:
         rc = ar_err_set(AR_ERR_UNSUPPORTED, "cannot decode %s", ar_format_mime(fmt->content));
@@ -420,6 +430,38 @@ int ar_codec_decode(const char *body, size_t len, const struct ar_data_format *f
     if (rc != AR_OK)
         ar_batch_release(out);
     return rc;
+}
+
+/* ---- response columns ---- */
+
+int ar_codec_outputs(const struct ar_algo *algo, const struct ar_model *m, const char *select_spec,
+                     struct ar_encode_opts *opts, struct ar_table *t)
+{
+    if (select_spec && *select_spec) {
+        if (!algo->select_outputs)
+            return ar_err_set(AR_ERR_UNSUPPORTED,
+                              "SAGEMAKER_INFERENCE_OUTPUT is not supported by %s", algo->id);
+        struct ar_table sel;
+        bool json = opts->accept == AR_CONTENT_JSON || opts->accept == AR_CONTENT_JSONLINES;
+        AR_TRY(algo->select_outputs(m, select_spec, t, json, &sel));
+        ar_table_release(t);
+        *t = sel;
+        opts->csv_quote_lists = true;
+        return AR_OK;
+    }
+    if (!algo->default_outputs)
+        return AR_OK;
+    /* Keep the default columns, free the others. */
+    struct ar_table keep = ar_table_pick(t, algo->default_outputs);
+    for (size_t i = 0; i < t->n_cols; i++) {
+        int kept = 0;
+        for (size_t k = 0; k < keep.n_cols; k++)
+            kept |= keep.cols[k].data == t->cols[i].data;
+        if (!kept)
+            ar_free(t->cols[i].data);
+    }
+    *t = keep;
+    return AR_OK;
 }
 
 /* ---- encoding ---- */

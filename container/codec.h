@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "algorithms/algo.h"
 #include "io/batch.h"
@@ -33,6 +34,10 @@ int ar_fmt_pyrepr(double v, char *buf);
  * is one instance per line. AR_ERR_FORMAT with the line/instance for a malformed body. */
 int ar_codec_decode(const char *body, size_t len, const struct ar_data_format *fmt,
                     struct ar_batch *out);
+/* As ar_codec_decode, naming the body `name` in messages and numbering its first line
+ * `first_line` (batch transform passes the file and the mini-batch's line). */
+int ar_codec_decode_at(const char *body, size_t len, const struct ar_data_format *fmt,
+                       const char *name, uint64_t first_line, struct ar_batch *out);
 
 /* How a prediction table becomes a response. */
 struct ar_encode_opts {
@@ -40,6 +45,12 @@ struct ar_encode_opts {
     bool csv_quote_lists; /* CSV: vector columns as "[a, b]" (XGBoost selectable output) */
     bool batch_lines;     /* SAGEMAKER_BATCH: one str(value) per line whatever the Accept */
 };
+
+/* Turns predict()'s table into the response columns, in place: the keys of `select_spec`
+ * (SAGEMAKER_INFERENCE_OUTPUT; NULL or "" for none) when the algorithm supports it, else the
+ * algorithm's default outputs. Sets opts->csv_quote_lists for selected output. */
+int ar_codec_outputs(const struct ar_algo *algo, const struct ar_model *m, const char *select_spec,
+                     struct ar_encode_opts *opts, struct ar_table *t);
 
 /* Appends the encoding of every row of t to out. */
 int ar_codec_encode(const struct ar_table *t, const struct ar_encode_opts *opts,

@@ -31,7 +31,8 @@ struct server {
     size_t max_payload;
     int workers;
     enum ar_content default_accept;
-    int batch_mode; /* SAGEMAKER_BATCH */
+    int batch_mode;          /* SAGEMAKER_BATCH */
+    const char *select_spec; /* SAGEMAKER_INFERENCE_OUTPUT */
 };
 
 struct request {
@@ -264,6 +265,11 @@ static enum MHD_Result invocations(struct server *s, struct MHD_Connection *c,
         return respond_error(c, status_for(rc), ar_err_msg());
     }
     struct ar_buf out = {0};
+    rc = ar_codec_outputs(s->algo, s->model, s->select_spec, &eo, &t);
+    if (rc != AR_OK) {
+        ar_table_release(&t);
+        return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, ar_err_msg());
+    }
     rc = ar_codec_encode(&t, &eo, &out);
     ar_table_release(&t);
     enum MHD_Result ret;
@@ -476,6 +482,7 @@ int ar_cmd_serve(int argc, char **argv)
     s.model = model;
     s.max_payload = (size_t)payload_mb << 20;
     s.workers = (int)workers;
+    s.select_spec = getenv("SAGEMAKER_INFERENCE_OUTPUT");
     const char *batch = getenv("SAGEMAKER_BATCH");
     s.batch_mode = batch && strcasecmp(batch, "true") == 0 && s.algo->batch_lines;
     const char *def = getenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT");

@@ -30,21 +30,6 @@
 #define CENTRE_BLOCK  1024
 #define MIN_ROW_BLOCK 32
 
-struct ar_batch ar_km_batch_rows(const struct ar_batch *b, size_t begin, size_t end)
-{
-    AR_ASSERT(begin <= end && end <= b->n_rows);
-    struct ar_batch v;
-    memset(&v, 0, sizeof v);
-    v.n_rows = end - begin;
-    v.n_cols = b->n_cols;
-    v.is_sparse = b->is_sparse;
-    if (b->is_sparse)
-        v.csr = ar_csr_rows(&b->csr, begin, end);
-    else
-        v.dense = ar_mat_rows(&b->dense, begin, end);
-    return v;
-}
-
 static size_t align_up(size_t n)
 {
     return (n + AR_ALIGN - 1) / AR_ALIGN * AR_ALIGN;
@@ -241,7 +226,7 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
 
     for (size_t r0 = 0; r0 < n; r0 += rb) {
         size_t m = n - r0 < rb ? n - r0 : rb;
-        struct ar_batch xb = ar_km_batch_rows(x, r0, r0 + m);
+        struct ar_batch xb = ar_batch_rows(x, r0, r0 + m);
         for (int t = 0; t < nt; t++)
             bad[(size_t)t * bad_stride] = SIZE_MAX;
             /* Row norms; a non-finite norm means a NaN or infinite value in the row. */

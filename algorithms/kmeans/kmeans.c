@@ -4,14 +4,6 @@
 
 #include "core/err.h"
 
-/* ar_batch_source_close's body: calling it would link io/batch.o and every reader into
- * binaries that only need k-means (the unit tests). */
-static void source_close(struct ar_batch_source *s)
-{
-    if (s)
-        s->ops->close(s);
-}
-
 static int km_train(const void *params, const struct ar_channels *chs,
                     const struct ar_train_ctx *ctx, struct ar_model **out)
 {
@@ -28,13 +20,13 @@ static int km_train(const void *params, const struct ar_channels *chs,
     }
     if (test_ch && (rc = ar_channel_open(test_ch, &test)) != AR_OK) {
         ar_err_prefix("channel 'test': ");
-        source_close(train);
+        ar_batch_source_close(train);
         return rc;
     }
     struct ar_km_model *m = NULL;
     rc = ar_km_train_sources(params, train, train_ch->mode == AR_INPUT_FILE, test, ctx, &m);
-    source_close(train);
-    source_close(test);
+    ar_batch_source_close(train);
+    ar_batch_source_close(test);
     if (rc == AR_OK)
         *out = &m->base;
     return rc;

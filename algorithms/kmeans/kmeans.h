@@ -97,10 +97,6 @@ void ar_km_centres_release(struct ar_km_centres *cs);
 int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint32_t *assign,
                  double *dist2);
 
-/* Rows [begin, end) of b as a view without labels (as ar_batch_rows, without depending on the
- * readers' object file). */
-struct ar_batch ar_km_batch_rows(const struct ar_batch *b, size_t begin, size_t end);
-
 /* Squared distance of row i of x to centre vector c (dim floats) in double. */
 double ar_km_row_dist2(const struct ar_batch *x, size_t i, const float *c, size_t dim);
 

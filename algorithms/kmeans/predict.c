@@ -18,7 +18,8 @@ int ar_km_predict(const struct ar_model *base, const struct ar_batch *in, struct
     size_t n = in->n_rows;
     out->n_rows = n;
     float *cluster, *distance;
-    AR_TRY(ar_table_add(out, "closest_cluster", 1, true, &cluster));
+    /* Emitted as a float ("2.0"), as the SageMaker endpoint answers. */
+    AR_TRY(ar_table_add(out, "closest_cluster", 1, false, &cluster));
     AR_TRY(ar_table_add(out, "distance_to_cluster", 1, false, &distance));
     if (n == 0)
         return AR_OK;

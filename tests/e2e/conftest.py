@@ -22,3 +22,83 @@ def run(args, **kw):
 @pytest.fixture
 def algorun():
     return run
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`algorun serve` on a loopback port; stopped by PID when the test ends."""
+
+    def __init__(self, model, env=None, args=()):
+        import os
+        import time
+        import urllib.request
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        e = dict(os.environ)
+        e.update(env or {})
+        self.log = open(os.devnull, "w")
+        self.proc = subprocess.Popen(
+            [str(BIN), "serve", "--model-dir", str(model), "--host", "127.0.0.1", "--port",
+             str(self.port)] + list(args), env=e, stdout=self.log, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/ping", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited: " + self.proc.stderr.read())
+            if time.time() > deadline:
+                self.stop()
+                raise RuntimeError("server did not answer /ping")
+            time.sleep(0.05)
+
+    def request(self, method, path, body=None, headers=None):
+        """Returns (status, headers, body bytes) over a real HTTP connection."""
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, dict(r.getheaders()), data
+
+    def invoke(self, body, content_type, accept=None):
+        h = {"Content-Type": content_type}
+        if accept:
+            h["Accept"] = accept
+        return self.request("POST", "/invocations", body, h)
+
+    def stop(self):
+        import signal
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(model, env=None, args=()):
+        s = Server(model, env, args)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()

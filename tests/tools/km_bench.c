@@ -12,13 +12,6 @@
 #include "core/rng.h"
 #include "core/timer.h"
 
-/* See tests/unit/test_kmeans.c. */
-__attribute__((weak)) int ar_channel_open(const struct ar_channel *ch, struct ar_batch_source **out)
-{
-    *out = NULL;
-    return ar_err_set(AR_ERR_UNSUPPORTED, "channel '%s': no channel readers linked", ch->name);
-}
-
 static size_t arg(int argc, char **argv, int i, size_t def)
 {
     return argc > i ? (size_t)strtoull(argv[i], NULL, 10) : def;

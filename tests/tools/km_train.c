@@ -18,13 +18,6 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-/* See tests/unit/test_kmeans.c: replaced by the library's definition once it exists. */
-__attribute__((weak)) int ar_channel_open(const struct ar_channel *ch, struct ar_batch_source **out)
-{
-    *out = NULL;
-    return ar_err_set(AR_ERR_UNSUPPORTED, "channel '%s': no channel readers linked", ch->name);
-}
-
 struct data {
     float *x;
     size_t n, d;
@@ -134,7 +127,7 @@ static int mem_next(struct ar_batch_source *s, size_t max_rows, struct ar_batch 
 {
     struct mem_src *m = (struct mem_src *)s;
     size_t end = m->pos + max_rows < m->all->n_rows ? m->pos + max_rows : m->all->n_rows;
-    *out = ar_km_batch_rows(m->all, m->pos, end);
+    *out = ar_batch_rows(m->all, m->pos, end);
     m->pos = end;
     return AR_OK;
 }

@@ -576,8 +576,8 @@ static void test_grammar(void)
                                 "nana",
                                 "inff",
                                 "1ee2",
-                                "\xEF\xBB\xBF"
-                                "1"};
+                                ("\xEF\xBB\xBF"
+                                 "1")};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         float v;
         bool ok = ar_numparse_f32_full(good[i], good[i] + strlen(good[i]), &v);
@@ -595,9 +595,10 @@ static void test_grammar(void)
     }
     /* Signs survive on zero and infinity; NaN sign follows strtof. */
     float v;
-    CHECK(ar_numparse_f32_full("-0.000", "-0.000" + 6, &v) && signbit(v) && v == 0.0f);
-    CHECK(ar_numparse_f32_full("-1e-60", "-1e-60" + 6, &v) && signbit(v) && v == 0.0f);
-    CHECK(ar_numparse_f32_full("-1e60", "-1e60" + 5, &v) && v == -INFINITY);
+    const char *z = "-0.000", *u = "-1e-60", *o = "-1e60";
+    CHECK(ar_numparse_f32_full(z, z + 6, &v) && signbit(v) && v == 0.0f);
+    CHECK(ar_numparse_f32_full(u, u + 6, &v) && signbit(v) && v == 0.0f);
+    CHECK(ar_numparse_f32_full(o, o + 5, &v) && v == -INFINITY);
     /* A huge exponent does not overflow the exponent arithmetic. */
     const char *h = "1e99999999999999999999";
     CHECK(ar_numparse_f32_full(h, h + strlen(h), &v) && v == INFINITY);

@@ -10,18 +10,10 @@
 #include "algorithms/algo.h"
 #include "algorithms/kmeans/kmeans.h"
 #include "core/mem.h"
+#include "core/metrics.h"
 #include "core/par.h"
 #include "core/rng.h"
 #include "tests/unit/testhelp.h"
-
-/* Until the channel readers land in main, the unit-test binary needs some ar_channel_open to
- * link the kmeans:1 interface value; a strong definition in the library replaces this one. */
-__attribute__((weak)) int ar_channel_open(const struct ar_channel *ch, struct ar_batch_source **out)
-{
-    *out = NULL;
-    return ar_err_set(AR_ERR_UNSUPPORTED, "channel '%s': no channel readers linked (test stub)",
-                      ch->name);
-}
 
 /* ---- helpers ---- */
 
@@ -37,7 +29,7 @@ static int mem_next(struct ar_batch_source *s, size_t max_rows, struct ar_batch 
 {
     struct mem_src *m = (struct mem_src *)s;
     size_t end = m->pos + max_rows < m->all->n_rows ? m->pos + max_rows : m->all->n_rows;
-    *out = ar_km_batch_rows(m->all, m->pos, end);
+    *out = ar_batch_rows(m->all, m->pos, end);
     m->pos = end;
     s->n_cols = m->all->n_cols;
     return AR_OK;
@@ -168,6 +160,13 @@ static void check_kernel(size_t n, size_t d, size_t k, double offset, double zer
                 "  kernel n=%zu d=%zu k=%zu offset=%g: %ld wrong, %ld sparse wrong, %ld "
                 "bad distances\n",
                 n, d, k, offset, bad, bad_sparse, bad_dist);
+    if (n > 0) { /* the shared clustering metric agrees with the kernel's exact distances */
+        double ssd = 0, ref = 0;
+        for (size_t i = 0; i < n; i++)
+            ssd += d2[i];
+        CHECK_OK(ar_metric_ssd(x, n, d, d, c, k, &ref));
+        CHECK_REL(ssd, ref, 1e-9);
+    }
     CHECK_INT(bad, 0);
     CHECK_INT(bad_sparse, 0);
     CHECK_INT(bad_dist, 0);
@@ -538,10 +537,55 @@ static void test_train(void)
     ar_free(x);
 }
 
+/* Every allocation of training, saving-free prediction and decoding fails in turn: each
+ * failure is a clean AR_ERR_NOMEM (ASan checks that nothing leaks). */
+static void test_fault_injection(void)
+{
+    float *x = blobs(20, 3);
+    struct ar_hp_kv kv[] = {{"k", "3"},
+                            {"feature_dim", "2"},
+                            {"mini_batch_size", "25"},
+                            {"init_method", "kmeans++"},
+                            {"local_lloyd_num_trials", "2"}};
+    struct ar_km_params p;
+    CHECK_OK(parse_params(kv, 5, &p));
+    struct ar_batch all = dense_batch(x, 60, 2);
+    long failures = 0, wrong = 0;
+    struct ar_km_model *m = NULL;
+    for (long nth = 1; nth < 10000; nth++) {
+        struct mem_src tr;
+        mem_src_init(&tr, &all);
+        ar_mem_fail_at(nth);
+        int rc = ar_km_train_sources(&p, &tr.base, true, NULL, NULL, &m);
+        ar_mem_fail_at(0);
+        if (rc == AR_OK)
+            break;
+        failures++;
+        wrong += rc != AR_ERR_NOMEM || m != NULL;
+    }
+    CHECK(failures > 5);
+    CHECK_INT(wrong, 0);
+    CHECK(m != NULL);
+    for (long nth = 1; m && nth < 100; nth++) {
+        struct ar_table t = {0};
+        ar_mem_fail_at(nth);
+        int rc = ar_km_predict(&m->base, &all, &t);
+        ar_mem_fail_at(0);
+        ar_table_release(&t);
+        if (rc == AR_OK)
+            break;
+        CHECK_INT(rc, AR_ERR_NOMEM);
+    }
+    ar_km_model_free(m);
+    ar_hp_free(ar_km_hp, &p);
+    ar_free(x);
+}
+
 void test_suite_kmeans(void)
 {
     test_kernel();
     test_stream_update();
     test_hp();
     test_train();
+    test_fault_injection();
 }

@@ -1,0 +1,108 @@
+/* Gradient histograms of one node: rows are a contiguous range of the node's row list with the
+ * gradient pairs gathered in the same order. Each thread accumulates a contiguous slice of the
+ * rows into its own double histogram; the partials are then summed slot by slot in thread
+ * order, so a given thread count always gives the same bits. The row loop is specialised on
+ * the code width (uint8 / uint16). */
+#include <string.h>
+
+#include "algorithms/xgboost/gbt.h"
+#include "core/par.h"
+
+/* Rows per thread below which a node's histogram is built by one thread. */
+#define HIST_MIN_ROWS_PER_THREAD 2048
+
+static inline void hist_rows(int width, const void *restrict codes, size_t nf,
+                             const uint32_t *restrict off, const uint32_t *restrict rows,
+                             const float *restrict gh, size_t lo, size_t hi, double *restrict out)
+{
+    if (width == 1) {
+        const uint8_t *c = codes;
+        for (size_t i = lo; i < hi; i++) {
+            const uint8_t *rc = c + (size_t)rows[i] * nf;
+            const double g = (double)gh[2 * i], h = (double)gh[2 * i + 1];
+            for (size_t f = 0; f < nf; f++) {
+                double *s = out + 2 * ((size_t)off[f] + rc[f]);
+                s[0] += g;
+                s[1] += h;
+            }
+        }
+    } else {
+        const uint16_t *c = codes;
+        for (size_t i = lo; i < hi; i++) {
+            const uint16_t *rc = c + (size_t)rows[i] * nf;
+            const double g = (double)gh[2 * i], h = (double)gh[2 * i + 1];
+            for (size_t f = 0; f < nf; f++) {
+                double *s = out + 2 * ((size_t)off[f] + rc[f]);
+                s[0] += g;
+                s[1] += h;
+            }
+        }
+    }
+}
+
+static void hist_rows_u8(const void *codes, size_t nf, const uint32_t *off, const uint32_t *rows,
+                         const float *gh, size_t lo, size_t hi, double *out)
+{
+    hist_rows(1, codes, nf, off, rows, gh, lo, hi, out);
+}
+
+static void hist_rows_u16(const void *codes, size_t nf, const uint32_t *off, const uint32_t *rows,
+                          const float *gh, size_t lo, size_t hi, double *out)
+{
+    hist_rows(2, codes, nf, off, rows, gh, lo, hi, out);
+}
+
+void ar_gbt_hist_build(const struct ar_gbt_binmat *b, const uint32_t *rows, const float *gh,
+                       size_t n, int n_threads, double *scratch, double *hist)
+{
+    const size_t nf = b->n_features;
+    const size_t slots = b->hist_off[nf];
+    void (*kernel)(const void *, size_t, const uint32_t *, const uint32_t *, const float *, size_t,
+                   size_t, double *) = b->width == 1 ? hist_rows_u8 : hist_rows_u16;
+    int nt = n_threads > 0 ? n_threads : 1;
+    size_t want = n / HIST_MIN_ROWS_PER_THREAD;
+    if (want < (size_t)nt)
+        nt = want < 1 ? 1 : (int)want;
+    if (nt == 1) {
+        memset(hist, 0, 2 * slots * sizeof *hist);
+        kernel(b->codes, nf, b->hist_off, rows, gh, 0, n, hist);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        int tid = ar_par_tid(), nth = ar_par_region_size();
+        double *part = scratch + (size_t)tid * 2 * slots;
+        memset(part, 0, 2 * slots * sizeof *part);
+        size_t lo, hi;
+        ar_par_range(n, tid, nth, &lo, &hi);
+        kernel(b->codes, nf, b->hist_off, rows, gh, lo, hi, part);
+#pragma omp barrier
+        size_t s0, s1;
+        ar_par_range(2 * slots, tid, nth, &s0, &s1);
+        for (size_t s = s0; s < s1; s++) {
+            double acc = scratch[s];
+            for (int t = 1; t < nth; t++)
+                acc += scratch[(size_t)t * 2 * slots + s];
+            hist[s] = acc;
+        }
+    }
+}
+
+void ar_gbt_hist_build_ref(const struct ar_gbt_binmat *b, const uint32_t *rows, const float *gh,
+                           size_t n, double *hist)
+{
+    const size_t nf = b->n_features;
+    memset(hist, 0, 2 * (size_t)b->hist_off[nf] * sizeof *hist);
+    for (size_t i = 0; i < n; i++)
+        for (size_t f = 0; f < nf; f++) {
+            size_t slot = b->hist_off[f] + ar_gbt_binmat_get(b, rows[i], f);
+            hist[2 * slot] += (double)gh[2 * i];
+            hist[2 * slot + 1] += (double)gh[2 * i + 1];
+        }
+}
+
+void ar_gbt_hist_subtract(const double *parent, const double *child, size_t n_slots, double *out)
+{
+    for (size_t s = 0; s < 2 * n_slots; s++)
+        out[s] = parent[s] - child[s];
+}
