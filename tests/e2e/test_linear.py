@@ -237,3 +237,57 @@ def test_cli_train_job(tmp_path):
                         "linear-learner:1"], capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     assert "num_classes is required" in (root / "output" / "failure").read_text()
+
+
+def cli_job(root, files, content_type, hp):
+    """Lays out an /opt/ml tree (channel name -> file) and runs `algorun train`."""
+    import json
+    import shutil
+    from conftest import BIN
+    for ch, f in files.items():
+        (root / "input" / "data" / ch).mkdir(parents=True)
+        shutil.copy(f, root / "input" / "data" / ch / pathlib.Path(f).name)
+    cfg = root / "input" / "config"
+    cfg.mkdir(parents=True)
+    (cfg / "hyperparameters.json").write_text(json.dumps({k: str(v) for k, v in hp.items()}))
+    (cfg / "inputdataconfig.json").write_text(json.dumps(
+        {ch: {"ContentType": content_type, "TrainingInputMode": "File"} for ch in files}))
+    (cfg / "resourceconfig.json").write_text(json.dumps(
+        {"current_host": "algo-1", "hosts": ["algo-1"]}))
+    r = subprocess.run([str(BIN), "train", "--ml-root", str(root), "--algorithm",
+                        "linear-learner:1"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r.stderr
+
+
+def test_cli_recordio_dense_equals_csv_and_sparse_quality(tmp_path):
+    from conftest import BIN
+    tr, va, te = split("breast_cancer.csv")
+    files = {}
+    for name, arr in (("train", tr), ("test", te)):
+        csv = write(tmp_path / f"{name}.csv", arr)
+        pb = tmp_path / f"{name}.pb"
+        svm = tmp_path / f"{name}.libsvm"
+        sp = tmp_path / f"{name}_sparse.pb"
+        for args in ([csv, pb, "--content-type", "text/csv", "--to",
+                      "application/x-recordio-protobuf"],
+                     [csv, svm, "--content-type", "text/csv", "--to", "text/libsvm"],
+                     [svm, sp, "--content-type", "text/libsvm", "--to",
+                      "application/x-recordio-protobuf"]):
+            r = subprocess.run([str(BIN), "data", "convert"] + [str(a) for a in args],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+        files[name] = (csv, pb, sp)
+    hp = {"predictor_type": "binary_classifier", "mini_batch_size": 32, "epochs": 10,
+          "num_models": 4}
+    cli_job(tmp_path / "a", {"train": files["train"][0]}, "text/csv", hp)
+    cli_job(tmp_path / "b", {"train": files["train"][1]}, "application/x-recordio-protobuf", hp)
+    a = (tmp_path / "a" / "model" / "model_algo-1").read_bytes()
+    b = (tmp_path / "b" / "model" / "model_algo-1").read_bytes()
+    assert a == b  # same batches, same model, bit for bit
+    log = cli_job(tmp_path / "c", {"train": files["train"][2], "test": files["test"][2]},
+                  "application/x-recordio-protobuf", hp)
+    auc = float(log.split("test roc_auc_score <score>=")[1].split()[0])
+    _, sk_prob = sk_logistic(tr, te)
+    assert auc >= roc_auc_score(te[:, 0], sk_prob[:, 1]) - 0.01
+    assert "'mean_weight': None" in log  # sparse data is scaled, not shifted
