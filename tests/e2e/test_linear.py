@@ -291,3 +291,66 @@ def test_cli_recordio_dense_equals_csv_and_sparse_quality(tmp_path):
     _, sk_prob = sk_logistic(tr, te)
     assert auc >= roc_auc_score(te[:, 0], sk_prob[:, 1]) - 0.01
     assert "'mean_weight': None" in log  # sparse data is scaled, not shifted
+
+
+def test_cli_pipe_mode(tmp_path):
+    """Pipe mode: one FIFO per pass (<channel>_0, _1, ...), served on demand as SageMaker does.
+    The scaler pass and the calibration pass read a FIFO only partly."""
+    import json
+    import os
+    import threading
+    from conftest import BIN
+    tr, va, te = split("breast_cancer.csv")
+    root = tmp_path / "ml"
+    data = root / "input" / "data"
+    data.mkdir(parents=True)
+    payload = {"train": write(tmp_path / "tr.csv", tr).read_bytes(),
+               "validation": write(tmp_path / "va.csv", va).read_bytes()}
+    done = threading.Event()
+    passes = {ch: 0 for ch in payload}
+
+    def serve(ch):
+        k = 0
+        while not done.is_set():
+            fifo = data / f"{ch}_{k}"
+            os.mkfifo(fifo)
+            try:
+                with open(fifo, "wb") as f:  # blocks until the trainer opens it
+                    if done.is_set():
+                        break
+                    f.write(payload[ch])
+                passes[ch] += 1
+            except BrokenPipeError:
+                passes[ch] += 1  # the reader stopped early (a partial pass)
+            k += 1
+
+    threads = [threading.Thread(target=serve, args=(ch,), daemon=True) for ch in payload]
+    for t in threads:
+        t.start()
+    cfg = root / "input" / "config"
+    cfg.mkdir(parents=True)
+    (cfg / "hyperparameters.json").write_text(json.dumps(
+        {"predictor_type": "binary_classifier", "mini_batch_size": "32", "epochs": "4",
+         "num_models": "4", "num_point_for_scaler": "100"}))
+    (cfg / "inputdataconfig.json").write_text(json.dumps(
+        {ch: {"ContentType": "text/csv", "TrainingInputMode": "Pipe"} for ch in payload}))
+    (cfg / "resourceconfig.json").write_text(json.dumps(
+        {"current_host": "algo-1", "hosts": ["algo-1"]}))
+    try:
+        r = subprocess.run([str(BIN), "train", "--ml-root", str(root), "--algorithm",
+                            "linear-learner:1"], capture_output=True, text=True, timeout=300)
+    finally:
+        done.set()
+        for ch in payload:  # release writers blocked on a FIFO nobody will read
+            for fifo in data.glob(f"{ch}_*"):
+                try:
+                    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+                    os.close(fd)
+                except OSError:
+                    pass
+        for t in threads:
+            t.join(timeout=5)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (root / "model" / "model_algo-1").read_bytes()[:8] == b"ARLINLRN"
+    assert "#quality_metric: host=algo-1, validation roc_auc_score <score>=" in r.stderr
+    assert passes["train"] >= 5  # scaler pass + 4 epochs
