@@ -83,7 +83,8 @@ int ar_ll_calibrate(int criterion, double beta, double target_recall, double tar
     for (size_t i = 0;;) {
         double thr;
         if (i == 0)
-            thr = nextafter((double)score[order[0]], HUGE_VAL);
+            thr =
+                (double)nextafterf(score[order[0]], HUGE_VALF); /* thresholds are stored as float */
         else if (i < n)
             thr = between(score[order[i - 1]], score[order[i]]);
         else

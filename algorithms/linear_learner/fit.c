@@ -101,7 +101,6 @@ static int score_models(const struct ar_ll_trainer *t, struct ar_batch_source *s
     size_t M = t->n_models, K = t->n_k, seen = 0;
     for (size_t m = 0; m < M; m++)
         loss[m] = wsum[m] = 0;
-    float *col = NULL;
     int rc = AR_OK;
     for (;;) {
         size_t want = t->c.batch;
@@ -151,7 +150,6 @@ static int score_models(const struct ar_ll_trainer *t, struct ar_batch_source *s
         rc = ar_batch_source_reset(src);
     *rows = seen;
 out:
-    ar_free(col);
     return rc;
 }
 
