@@ -3,9 +3,11 @@
 
 extern const struct ar_algo ar_algo_xgboost;
 extern const struct ar_algo ar_algo_kmeans;
+extern const struct ar_algo ar_algo_linear_learner;
 
 const struct ar_algo *const ar_algos[] = {
     &ar_algo_xgboost,
     &ar_algo_kmeans,
+    &ar_algo_linear_learner,
     NULL,
 };

@@ -1,0 +1,149 @@
+/* Decision-threshold calibration for binary classifiers: sort the calibration scores once,
+ * sweep every distinct threshold with running weighted confusion counts, and keep the one that
+ * maximises the selection criterion (ties: the threshold nearest the natural one). */
+#include <math.h>
+#include <string.h>
+
+#include "algorithms/linear_learner/ll.h"
+#include "core/err.h"
+#include "core/mem.h"
+
+/* order[] = indices of score sorted by descending score, ties by ascending index: an LSD radix
+ * sort over order-preserving 32-bit keys (4 passes of 8 bits; stable, so ties keep index order).
+ * AR_ERR_NOMEM. */
+static int sort_desc(const float *score, size_t n, uint32_t *order)
+{
+    uint32_t *buf = ar_allocn(n, 3 * sizeof(uint32_t));
+    if (!buf)
+        return AR_ERR_NOMEM;
+    uint32_t *key = buf, *key2 = buf + n, *idx2 = buf + 2 * n;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        float f = score[i];
+        memcpy(&u, &f, 4);
+        u = (u & 0x80000000u) ? ~u : (u | 0x80000000u); /* ascending with the float */
+        key[i] = ~u;                                    /* ascending key = descending score */
+        order[i] = (uint32_t)i;
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((key[i] >> shift) & 0xffu) + 1]++;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++) {
+            size_t dst = count[(key[i] >> shift) & 0xffu]++;
+            key2[dst] = key[i];
+            idx2[dst] = order[i];
+        }
+        memcpy(key, key2, n * sizeof *key);
+        memcpy(order, idx2, n * sizeof *order);
+    }
+    ar_free(buf);
+    return AR_OK;
+}
+
+/* A threshold strictly between lo < hi that keeps every score >= hi positive and every score
+ * <= lo negative. */
+static double between(float hi, float lo)
+{
+    float mid = (float)(0.5 * ((double)hi + (double)lo));
+    return mid > lo && mid <= hi ? (double)mid : (double)hi;
+}
+
+int ar_ll_calibrate(int criterion, double beta, double target_recall, double target_precision,
+                    double natural, const float *score, const float *y, const float *w, size_t n,
+                    uint32_t *order, struct ar_ll_calib *out)
+{
+    out->value = 0;
+    out->threshold = natural;
+    if (n == 0)
+        return ar_err_set(AR_ERR_INVALID, "threshold calibration needs at least one record");
+    if (n > UINT32_MAX)
+        return ar_err_set(AR_ERR_LIMIT, "threshold calibration over %zu records", n);
+    double P = 0, N = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(score[i]))
+            return ar_err_set(AR_ERR_INVALID, "calibration score %zu is not finite", i + 1);
+        double wi = w ? (double)w[i] : 1.0;
+        if (y[i] > 0.5f)
+            P += wi;
+        else
+            N += wi;
+        order[i] = (uint32_t)i;
+    }
+    if (criterion == AR_LL_CRIT_LOSS)
+        return AR_OK;
+    AR_TRY(sort_desc(score, n, order));
+    double b2 = beta * beta;
+    double best = -HUGE_VAL, best_thr = natural, best_dist = HUGE_VAL;
+    double fb_best = -HUGE_VAL, fb_thr = natural; /* fallback when no threshold is feasible */
+    double tp = 0, fp = 0;
+    /* Candidate c: the top c distinct-score groups are positive (c = 0: none). */
+    for (size_t i = 0;;) {
+        double thr;
+        if (i == 0)
+            thr =
+                (double)nextafterf(score[order[0]], HUGE_VALF); /* thresholds are stored as float */
+        else if (i < n)
+            thr = between(score[order[i - 1]], score[order[i]]);
+        else
+            thr = (double)score[order[n - 1]];
+        double fn = P - tp, tn = N - fp;
+        double prec = tp + fp > 0 ? tp / (tp + fp) : 0.0;
+        double rec = P > 0 ? tp / P : 0.0;
+        double v = -HUGE_VAL, fb = -HUGE_VAL;
+        switch (criterion) {
+        case AR_LL_CRIT_ACCURACY:
+            v = P + N > 0 ? (tp + tn) / (P + N) : 0.0;
+            break;
+        case AR_LL_CRIT_F_BETA: {
+            double den = (1 + b2) * tp + b2 * fn + fp;
+            v = den > 0 ? (1 + b2) * tp / den : 0.0;
+            break;
+        }
+        case AR_LL_CRIT_PRECISION_AT_RECALL:
+            if (rec >= target_recall)
+                v = prec;
+            fb = rec;
+            break;
+        case AR_LL_CRIT_RECALL_AT_PRECISION:
+            if (prec >= target_precision && tp > 0)
+                v = rec;
+            fb = prec;
+            break;
+        default:
+            return ar_err_set(AR_ERR_INTERNAL, "unknown selection criterion %d", criterion);
+        }
+        double dist = fabs(thr - natural);
+        if (v > best + 1e-12 || (fabs(v - best) <= 1e-12 && dist < best_dist)) {
+            best = v;
+            best_thr = thr;
+            best_dist = dist;
+        }
+        if (fb > fb_best + 1e-12) {
+            fb_best = fb;
+            fb_thr = thr;
+        }
+        if (i == n)
+            break;
+        /* Move the next group of equal scores to the positive side. */
+        float s = score[order[i]];
+        while (i < n && score[order[i]] == s) {
+            double wi = w ? (double)w[order[i]] : 1.0;
+            if (y[order[i]] > 0.5f)
+                tp += wi;
+            else
+                fp += wi;
+            i++;
+        }
+    }
+    if (best == -HUGE_VAL) {
+        out->value = 0;
+        out->threshold = fb_thr;
+    } else {
+        out->value = best;
+        out->threshold = best_thr;
+    }
+    return AR_OK;
+}
