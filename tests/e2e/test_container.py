@@ -18,6 +18,7 @@ from conftest import BIN, DATA, run
 IRIS = DATA / "datasets" / "iris.csv"
 AB_TRAIN = DATA / "datasets" / "abalone_train.csv"
 AB_VAL = DATA / "datasets" / "abalone_validation.csv"
+BC = DATA / "datasets" / "breast_cancer.csv"
 
 # Per algorithm: hyperparameters, train/test channels (content types), request features.
 CASES = {
@@ -36,6 +37,14 @@ CASES = {
         outputs=("score",),
         default_accept="text/csv",
         metric="validation:rmse",
+    ),
+    "linear-learner:1": dict(
+        hp={"predictor_type": "binary_classifier", "epochs": "3", "mini_batch_size": "100"},
+        channels={"train": (BC, "text/csv"), "test": (BC, "text/csv")},
+        features=lambda: np.loadtxt(BC, delimiter=",", dtype=np.float32)[:, 1:],
+        outputs=("score", "predicted_label"),
+        default_accept="application/json",
+        metric="test:binary_classification_accuracy",
     ),
 }
 
