@@ -67,3 +67,6 @@ int ar_train_in_root(const char *ml_root, const struct ar_algo *algo, volatile s
 int ar_cmd_train(int argc, char **argv);
 int ar_cmd_run(int argc, char **argv);
 int ar_cmd_algorithms(int argc, char **argv);
+/* The experiments store's commands (cmd_search.c, cmd_tune.c). */
+int ar_cmd_search(int argc, char **argv);
+int ar_cmd_jobs(int argc, char **argv);
