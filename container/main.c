@@ -22,6 +22,7 @@ const struct ar_cli_cmd ar_cli_cmds[] = {
     {"train", "run a training job from an /opt/ml tree (the container contract)", ar_cmd_train},
     {"run", "run a local training job: lays out the job, trains, packs the model", ar_cmd_run},
     {"serve", "serve a model: /ping, /invocations, /execution-parameters", ar_cmd_serve},
+    {"tune", "tune hyperparameters: many jobs (Random, Grid, Bayesian, Hyperband)", ar_cmd_tune},
     {"search", "search the experiments store (SageMaker Search filters)", ar_cmd_search},
     {"jobs", "list, describe and compare the jobs in the experiments store", ar_cmd_jobs},
     {"algorithms", "list the algorithm IDs and their hyperparameters", ar_cmd_algorithms},
