@@ -256,6 +256,12 @@ void ar_run_store_finish(struct ar_run_store *rs, const struct ar_job *job, cons
         }
         if (job->status == AR_JOB_INPROGRESS)
             r.status = "Failed"; /* training never started: config errors */
+        /* A job asked to stop (SIGTERM) is Stopped even when the algorithm reports the stop as
+         * an error; the message stays as the failure reason. */
+        if (job->status == AR_JOB_FAILED && job->stop && *job->stop) {
+            r.status = "Stopped";
+            r.failure = job->failure;
+        }
         rc = ar_store_job_put(rs->store, &r, false);
     }
     if (rc != AR_OK)
