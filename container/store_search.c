@@ -538,7 +538,7 @@ bool ar_store_record_property(const struct ar_store_record *r, const char *name,
     if (!p)
         return false;
     const char *text = NULL;
-    double num = NAN;
+    double num = (double)NAN;
     if (key) {
         if (p == &dyn_props[0])
             text = kv_find(r->hp, r->n_hp, key);
