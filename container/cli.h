@@ -68,3 +68,7 @@ int ar_cmd_train(int argc, char **argv);
 int ar_cmd_run(int argc, char **argv);
 int ar_cmd_algorithms(int argc, char **argv);
 int ar_cmd_transform(int argc, char **argv);
+/* The experiments store's commands (cmd_search.c, cmd_tune.c). */
+int ar_cmd_search(int argc, char **argv);
+int ar_cmd_jobs(int argc, char **argv);
+int ar_cmd_tune(int argc, char **argv);

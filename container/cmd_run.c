@@ -17,6 +17,7 @@
 #include "algorithms/algo.h"
 #include "container/cli.h"
 #include "container/job.h"
+#include "container/run_store.h"
 #include "container/tarball.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -44,6 +45,7 @@ struct run_opts {
     size_t n_hp;
     struct run_channel ch[MAX_CHANNELS];
     size_t n_ch;
+    struct ar_run_store rs; /* the experiments store (run_store.h) */
 };
 
 static void run_help(FILE *out)
@@ -64,7 +66,9 @@ static void run_help(FILE *out)
             "  --name NAME           job name, unique in DIR (default: ALGO-YYYYMMDD-HHMMSS-XXXX)\n"
             "  --output-dir DIR      default ./jobs\n"
             "  --input-mode MODE     File (default) or Pipe (channels streamed through FIFOs)\n"
-            "Exit status: 0 completed, 1 the job failed (see DIR/NAME/output/failure), 2 usage.\n");
+            "%s"
+            "Exit status: 0 completed, 1 the job failed (see DIR/NAME/output/failure), 2 usage.\n",
+            ar_run_store_help);
 }
 
 static int valid_job_name(const char *s)
@@ -375,10 +379,12 @@ static int write_job_json(const char *root, const char *name, const struct run_o
 
 int ar_cmd_run(int argc, char **argv)
 {
-    static const char *const with_value[] = {
-        "--algorithm",       "--name",       "--hp", "--channel", "--output-dir",
-        "--hyperparameters", "--input-mode", NULL};
-    static const char *const flags[] = {"--help", NULL};
+    static const char *const with_value[] = {"--algorithm", "--name", "--hp", "--channel",
+                                             "--output-dir", "--hyperparameters", "--input-mode",
+                                             /* experiments store: run_store.h */
+                                             "--store", "--tag", "--experiment", "--trial",
+                                             "--tuning-job", "--trial-index", NULL};
+    static const char *const flags[] = {"--help", AR_RUN_STORE_FLAG, NULL};
     struct run_opts *o = ar_callocn(1, sizeof *o);
     if (!o)
         return ar_cli_fail(AR_ERR_NOMEM, NULL);
@@ -421,6 +427,11 @@ int ar_cmd_run(int argc, char **argv)
                 ar_cli_usage_error("run", "%s", ar_err_msg());
                 goto done;
             }
+        } else if (strcmp(a.opt, AR_RUN_STORE_FLAG) == 0) {
+            o->rs.disabled = true;
+        } else if (ar_run_store_option(&o->rs, a.opt, a.value) != AR_OK) {
+            ar_cli_usage_error("run", "%s", ar_err_msg());
+            goto done;
         }
     }
     if (a.i < argc) {
@@ -508,6 +519,16 @@ int ar_cmd_run(int argc, char **argv)
         goto done;
     }
     AR_INFO("job %s: algorithm %s, directory %s", name, algo->id, root);
+    { /* experiments store: the InProgress record */
+        struct ar_store_channel sch[MAX_CHANNELS];
+        for (size_t i = 0; i < o->n_ch; i++)
+            sch[i] = (struct ar_store_channel){o->ch[i].name, o->ch[i].path, o->ch[i].content_type,
+                                               o->pipe_mode ? "Pipe" : "File"};
+        if (ar_run_store_begin(&o->rs, name, algo->id, root, sch, o->n_ch, created) != AR_OK) {
+            ar_cli_fail(AR_ERR_IO, "experiments store");
+            goto done;
+        }
+    }
 
     pid_t feeders[MAX_CHANNELS];
     size_t n_feeders = 0;
@@ -553,6 +574,7 @@ int ar_cmd_run(int argc, char **argv)
     }
     if (write_job_json(root, name, o, &job, packed, created) != AR_OK)
         ar_cli_fail(AR_ERR_IO, "writing job.json");
+    ar_run_store_finish(&o->rs, &job, packed); /* experiments store: the final record */
     if (rc == AR_OK) {
         fprintf(stderr, "job %s %s; model: %s\n", name, ar_job_status_str(job.status), packed);
         for (size_t i = 0; i < job.n_metrics; i++) {
@@ -566,6 +588,7 @@ int ar_cmd_run(int argc, char **argv)
     }
     ar_job_release(&job);
 done:
+    ar_run_store_release(&o->rs);
     for (size_t i = 0; i < o->n_hp; i++) {
         ar_free((char *)o->hp[i].name);
         ar_free((char *)o->hp[i].value);

@@ -289,6 +289,15 @@ int ar_job_read_config(struct ar_job *job)
 
 /* ---- executing ---- */
 
+static ar_job_metric_hook_fn metric_hook;
+static void *metric_hook_user;
+
+void ar_job_set_metric_hook(ar_job_metric_hook_fn fn, void *user)
+{
+    metric_hook = fn;
+    metric_hook_user = user;
+}
+
 static void on_metric(void *user, const char *set, const char *name, double value, long step)
 {
     struct ar_job *job = user;
@@ -307,6 +316,8 @@ static void on_metric(void *user, const char *set, const char *name, double valu
     m->value = value;
     m->step = step;
     m->time = ar_time_epoch();
+    if (metric_hook)
+        metric_hook(metric_hook_user, job);
 }
 
 static int check_channels(const struct ar_job *job)

@@ -55,6 +55,11 @@ int ar_job_execute(struct ar_job *job);
 /* Frees what read_config and execute allocated. */
 void ar_job_release(struct ar_job *job);
 
+/* Called after each metric any job of this process records (NULL: none); `algorun run` uses
+ * it to stream metrics into the experiments store while the job runs. */
+typedef void (*ar_job_metric_hook_fn)(void *user, const struct ar_job *job);
+void ar_job_set_metric_hook(ar_job_metric_hook_fn fn, void *user);
+
 /* The job's status as SageMaker spells it: "InProgress", "Completed", "Failed", "Stopped". */
 const char *ar_job_status_str(enum ar_job_status s);
 /* Final value of each metric (the last one recorded, as SageMaker's FinalMetricDataList).

@@ -10,6 +10,13 @@ BUILD = pathlib.Path(os.environ.get("ALGORUN_BUILD", ROOT / "build"))
 BIN = pathlib.Path(os.environ.get("ALGORUN_BIN", BUILD / "algorun"))
 DATA = ROOT / "tests" / "data"
 
+# Every `algorun run` records into the experiments store ($ALGORUN_HOME/experiments.db): keep
+# the test session's records out of the user's ~/.algorun.
+if "ALGORUN_HOME" not in os.environ:
+    import tempfile
+
+    os.environ["ALGORUN_HOME"] = tempfile.mkdtemp(prefix="algorun-home-")
+
 
 def run(args, **kw):
     """Runs the algorun CLI with `args`; returns the CompletedProcess (text mode)."""
