@@ -526,6 +526,7 @@ int ar_cmd_run(int argc, char **argv)
                                                o->pipe_mode ? "Pipe" : "File"};
         if (ar_run_store_begin(&o->rs, name, algo->id, root, sch, o->n_ch, created) != AR_OK) {
             ar_cli_fail(AR_ERR_IO, "experiments store");
+            ar_remove_tree(root); /* laid out by this run a moment ago: leave nothing behind */
             goto done;
         }
     }

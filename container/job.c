@@ -402,7 +402,7 @@ static int move_dir_files(const char *from, const char *to)
     return rc;
 }
 
-static void remove_tree(const char *dir)
+void ar_remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -416,7 +416,7 @@ static void remove_tree(const char *dir)
         if (pathf(p, sizeof p, "%s/%s", dir, e->d_name) != AR_OK)
             continue;
         if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
+            ar_remove_tree(p);
         else
             unlink(p);
     }
@@ -479,13 +479,13 @@ int ar_job_execute(struct ar_job *job)
     }
     /* Save into a staging directory, then move the files: a failed job leaves no model. */
     if (rc == AR_OK) {
-        remove_tree(staging);
+        ar_remove_tree(staging);
         rc = ar_mkdirs(staging);
         if (rc == AR_OK)
             rc = algo->save(model, staging);
         if (rc == AR_OK)
             rc = move_dir_files(staging, model_dir);
-        remove_tree(staging);
+        ar_remove_tree(staging);
     }
     if (model)
         algo->model_free(model);

@@ -66,6 +66,8 @@ const char *ar_job_status_str(enum ar_job_status s);
  * Returns the index of the last entry with that set/name, or -1. */
 long ar_job_final_metric(const struct ar_job *job, const char *set, const char *name);
 
+/* Removes a directory tree (files, links, subdirectories); errors are ignored. */
+void ar_remove_tree(const char *dir);
 /* Creates a directory and its parents (mkdir -p). */
 int ar_mkdirs(const char *path);
 /* Writes `data` to `path` atomically: temp file, fsync, rename, fsync of the directory. */

@@ -18,6 +18,7 @@
 
 #include "container/cli.h"
 #include "container/codec.h"
+#include "container/job.h"
 #include "container/tarball.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -46,32 +47,10 @@ struct request {
 
 /* ---- model loading ---- */
 
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[4096];
-        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p)
-            continue;
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 void ar_server_remove_tmp(char *tmp_dir)
 {
     if (tmp_dir) {
-        remove_tree(tmp_dir);
+        ar_remove_tree(tmp_dir);
         ar_free(tmp_dir);
     }
 }

@@ -26,6 +26,13 @@ def run(args, **kw):
     return subprocess.run([str(BIN)] + [str(a) for a in args], **kw)
 
 
+@pytest.fixture(autouse=True)
+def fresh_store(tmp_path_factory, monkeypatch):
+    """Each test gets its own experiments store: job names are unique per store, as training
+    job names are per account in SageMaker."""
+    monkeypatch.setenv("ALGORUN_HOME", str(tmp_path_factory.mktemp("home")))
+
+
 @pytest.fixture
 def algorun():
     return run

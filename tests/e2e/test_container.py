@@ -60,6 +60,8 @@ ALGOS = [a for a in CASES if a in REGISTRY]
 
 
 def run_job(algo, tmp_path, name="job1", hp=None, extra=()):
+    """`algorun run` into tmp_path/jobs/NAME (job names are unique per experiments store, so
+    module-scoped callers pass distinct names)."""
     c = CASES[algo]
     args = ["run", "--algorithm", algo, "--name", name, "--output-dir", tmp_path / "jobs"]
     for k, v in (hp if hp is not None else c["hp"]).items():
@@ -75,10 +77,13 @@ def trained(tmp_path_factory):
     out = {}
     for algo in ALGOS:
         d = tmp_path_factory.mktemp(algo.replace(":", "_"))
-        r = run_job(algo, d)
+        name = "served-" + algo.split(":")[0]
+        r = run_job(algo, d, name=name)
         assert r.returncode == 0, r.stderr
-        out[algo] = d / "jobs" / "job1"
+        out[algo] = d / "jobs" / name
     return out
+
+
 
 
 @pytest.mark.parametrize("algo", ALGOS)
@@ -90,7 +95,7 @@ def test_run_lays_out_job_and_records_it(algo, trained):
     assert (job / "input/data/train").is_symlink()  # linked, not copied
     assert not (job / "output/failure").exists()
     rec = json.loads((job / "job.json").read_text())
-    assert rec["TrainingJobName"] == "job1" and rec["AlgorithmId"] == algo
+    assert rec["TrainingJobName"] == job.name and rec["AlgorithmId"] == algo
     assert rec["TrainingJobStatus"] == "Completed"
     # Resolved hyperparameters: what was given plus every default.
     for k, v in CASES[algo]["hp"].items():

@@ -16,8 +16,9 @@ def models(tmp_path_factory):
     out = {}
     for algo in ALGOS:
         d = tmp_path_factory.mktemp("m")
-        assert run_job(algo, d).returncode == 0
-        out[algo] = d / "jobs" / "job1" / "model.tar.gz"
+        name = "xf-" + algo.split(":")[0]
+        assert run_job(algo, d, name=name).returncode == 0
+        out[algo] = d / "jobs" / name / "model.tar.gz"
     return out
 
 
