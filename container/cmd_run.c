@@ -24,6 +24,7 @@
 #include "core/mem.h"
 #include "core/rng.h"
 #include "core/timer.h"
+#include "io/artifact.h"
 #include "io/stream.h"
 
 #define MAX_HP       256
@@ -196,7 +197,7 @@ static int write_json(const char *path, cJSON *j)
     char *text = cJSON_Print(j);
     if (!text)
         return AR_ERR_NOMEM;
-    int rc = ar_write_file_atomic(path, text, strlen(text));
+    int rc = ar_artifact_write(path, text, strlen(text));
     cJSON_free(text);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "io/artifact.h"
 #include "io/stream.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -73,7 +74,7 @@ int ar_train_in_root(const char *ml_root, const struct ar_algo *algo, volatile s
         snprintf(job->failure + n, sizeof job->failure - (size_t)n, "%.1000s", ar_err_msg());
         const char *msg = job->failure;
         if (ar_mkdirs(dir) == AR_OK)
-            ar_write_file_atomic(path, msg, strlen(msg));
+            ar_artifact_write(path, msg, strlen(msg));
         job->status = AR_JOB_FAILED;
         AR_ERROR("%s", msg);
         return rc;

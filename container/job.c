@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/timer.h"
+#include "io/artifact.h"
 #include "io/stream.h"
 
 #define CONFIG_CAP (1u << 20)
@@ -50,50 +51,6 @@ int ar_mkdirs(const char *path)
     }
     if (mkdir(buf, 0755) != 0 && errno != EEXIST)
         return ar_err_set(AR_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
-    return AR_OK;
-}
-
-int ar_write_file_atomic(const char *path, const void *data, size_t len)
-{
-    char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return ar_err_set(AR_ERR_LIMIT, "path too long: %s", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return ar_err_set(AR_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return ar_err_set(AR_ERR_IO, "%s: write failed: %s", path, strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return ar_err_set(AR_ERR_IO, "%s: fsync failed: %s", path, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return ar_err_set(AR_ERR_IO, "%s: rename failed: %s", path, strerror(e));
-    }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
     return AR_OK;
 }
 
@@ -438,7 +395,7 @@ static void write_failure(struct ar_job *job, int rc)
     char dir[4096], path[4096];
     if (pathf(dir, sizeof dir, "%s/output", job->ml_root) == AR_OK &&
         pathf(path, sizeof path, "%s/failure", dir) == AR_OK && ar_mkdirs(dir) == AR_OK)
-        ar_write_file_atomic(path, job->failure, strlen(job->failure));
+        ar_artifact_write(path, job->failure, strlen(job->failure));
     AR_ERROR("%s", job->failure);
 }
 
@@ -505,7 +462,7 @@ int ar_job_execute(struct ar_job *job)
     job->status = job->stop && *job->stop ? AR_JOB_STOPPED : AR_JOB_COMPLETED;
     char success[4096];
     if (pathf(success, sizeof success, "%s/output/success", job->ml_root) == AR_OK)
-        ar_write_file_atomic(success, "", 0);
+        ar_artifact_write(success, "", 0);
     return AR_OK;
 }
 

@@ -70,7 +70,5 @@ long ar_job_final_metric(const struct ar_job *job, const char *set, const char *
 void ar_remove_tree(const char *dir);
 /* Creates a directory and its parents (mkdir -p). */
 int ar_mkdirs(const char *path);
-/* Writes `data` to `path` atomically: temp file, fsync, rename, fsync of the directory. */
-int ar_write_file_atomic(const char *path, const void *data, size_t len);
 
 #endif

@@ -14,6 +14,7 @@
 #include "algorithms/linear_learner/ll.h"
 #include "core/err.h"
 #include "core/mem.h"
+#include "io/artifact.h"
 
 #define MAGIC       "ARLINLRN"
 #define VERSION     1u
@@ -59,76 +60,6 @@ void ar_ll_model_free(struct ar_ll_model *m)
 
 /* ---- encoding ---- */
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void put_f32(unsigned char *p, float f)
-{
-    uint32_t v;
-    memcpy(&v, &f, 4);
-    put_u32(p, v);
-}
-
-static float get_f32(const unsigned char *p)
-{
-    uint32_t v = get_u32(p);
-    float f;
-    memcpy(&f, &v, 4);
-    return f;
-}
-
-static void put_f64(unsigned char *p, double f)
-{
-    uint64_t v;
-    memcpy(&v, &f, 8);
-    put_u64(p, v);
-}
-
-static double get_f64(const unsigned char *p)
-{
-    uint64_t v = get_u64(p);
-    double f;
-    memcpy(&f, &v, 8);
-    return f;
-}
-
-static uint32_t crc32_of(const unsigned char *p, size_t n)
-{
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (n > 0) {
-        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        c = crc32(c, p, chunk);
-        p += chunk;
-        n -= chunk;
-    }
-    return (uint32_t)c;
-}
-
 int ar_ll_model_encode(const struct ar_ll_model *m, unsigned char **buf, size_t *len)
 {
     size_t nw = m->n_features * m->n_out;
@@ -137,23 +68,23 @@ int ar_ll_model_encode(const struct ar_ll_model *m, unsigned char **buf, size_t 
     if (!p)
         return AR_ERR_NOMEM;
     memcpy(p, MAGIC, 8);
-    put_u32(p + 8, VERSION);
-    put_u32(p + 12, (uint32_t)m->predictor);
-    put_u32(p + 16, (uint32_t)m->loss);
-    put_u32(p + 20, 0); /* flags, reserved */
-    put_u64(p + 24, m->n_features);
-    put_u64(p + 32, m->n_out);
-    put_f32(p + 40, m->threshold);
-    put_f32(p + 44, 0.0f); /* reserved */
-    put_f64(p + 48, m->lr);
-    put_f32(p + 56, (float)m->wd);
-    put_f32(p + 60, (float)m->l1);
+    ar_le_put_u32(p + 8, VERSION);
+    ar_le_put_u32(p + 12, (uint32_t)m->predictor);
+    ar_le_put_u32(p + 16, (uint32_t)m->loss);
+    ar_le_put_u32(p + 20, 0); /* flags, reserved */
+    ar_le_put_u64(p + 24, m->n_features);
+    ar_le_put_u64(p + 32, m->n_out);
+    ar_le_put_f32(p + 40, m->threshold);
+    ar_le_put_f32(p + 44, 0.0f); /* reserved */
+    ar_le_put_f64(p + 48, m->lr);
+    ar_le_put_f32(p + 56, (float)m->wd);
+    ar_le_put_f32(p + 60, (float)m->l1);
     unsigned char *q = p + HEADER_SIZE;
     for (size_t i = 0; i < nw; i++, q += 4)
-        put_f32(q, m->w[i]);
+        ar_le_put_f32(q, m->w[i]);
     for (size_t i = 0; i < m->n_out; i++, q += 4)
-        put_f32(q, m->b[i]);
-    put_u32(q, crc32_of(p, total - 4));
+        ar_le_put_f32(q, m->b[i]);
+    ar_le_put_u32(q, ar_artifact_crc32(p, total - 4));
     *buf = p;
     *len = total;
     return AR_OK;
@@ -168,14 +99,14 @@ int ar_ll_model_decode(const unsigned char *p, size_t len, const char *name,
                           "%s: not a linear-learner model file (bad magic or %zu "
                           "bytes)",
                           name, len);
-    uint32_t version = get_u32(p + 8);
+    uint32_t version = ar_le_get_u32(p + 8);
     if (version != VERSION)
         return ar_err_set(AR_ERR_FORMAT,
                           "%s: linear-learner model format version %u is not "
                           "supported (this build reads version %u)",
                           name, version, VERSION);
-    uint32_t predictor = get_u32(p + 12), loss = get_u32(p + 16);
-    uint64_t d = get_u64(p + 24), k = get_u64(p + 32);
+    uint32_t predictor = ar_le_get_u32(p + 12), loss = ar_le_get_u32(p + 16);
+    uint64_t d = ar_le_get_u64(p + 24), k = ar_le_get_u64(p + 32);
     if (predictor > AR_LL_REGRESSOR || loss == AR_LL_LOSS_AUTO || loss > AR_LL_LOSS_SOFTMAX)
         return ar_err_set(AR_ERR_FORMAT, "%s: bad predictor type %u or loss %u", name, predictor,
                           loss);
@@ -189,23 +120,23 @@ int ar_ll_model_decode(const unsigned char *p, size_t len, const char *name,
                           "%s: file is %zu bytes, expected %llu (truncated or "
                           "corrupt)",
                           name, len, (unsigned long long)want);
-    uint32_t crc = get_u32(p + len - 4);
-    if (crc != crc32_of(p, len - 4))
+    uint32_t crc = ar_le_get_u32(p + len - 4);
+    if (crc != ar_artifact_crc32(p, len - 4))
         return ar_err_set(AR_ERR_FORMAT, "%s: CRC32 mismatch (file is corrupt)", name);
     struct ar_ll_model *m;
     AR_TRY(ar_ll_model_new((int)predictor, (int)loss, (size_t)d, (size_t)k, &m));
-    m->threshold = get_f32(p + 40);
-    m->lr = get_f64(p + 48);
-    m->wd = (double)get_f32(p + 56);
-    m->l1 = (double)get_f32(p + 60);
+    m->threshold = ar_le_get_f32(p + 40);
+    m->lr = ar_le_get_f64(p + 48);
+    m->wd = (double)ar_le_get_f32(p + 56);
+    m->l1 = (double)ar_le_get_f32(p + 60);
     const unsigned char *q = p + HEADER_SIZE;
     bool finite = isfinite(m->threshold);
     for (size_t i = 0; i < d * k; i++, q += 4) {
-        m->w[i] = get_f32(q);
+        m->w[i] = ar_le_get_f32(q);
         finite &= isfinite(m->w[i]);
     }
     for (size_t i = 0; i < k; i++, q += 4) {
-        m->b[i] = get_f32(q);
+        m->b[i] = ar_le_get_f32(q);
         finite &= isfinite(m->b[i]);
     }
     if (!finite) {
@@ -216,52 +147,15 @@ int ar_ll_model_decode(const unsigned char *p, size_t len, const char *name,
     return AR_OK;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int ar_ll_model_save(const struct ar_ll_model *m, const char *dir)
 {
-    char path[4096], tmp[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, AR_LL_MODEL_FILE) >= sizeof path ||
-        (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, AR_LL_MODEL_FILE) >= sizeof tmp)
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, AR_LL_MODEL_FILE) >= sizeof path)
         return ar_err_set(AR_ERR_LIMIT, "model directory path is too long: %s", dir);
     unsigned char *buf;
     size_t len;
     AR_TRY(ar_ll_model_encode(m, &buf, &len));
-    int rc = AR_OK;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = ar_err_set(AR_ERR_IO, "cannot create a file in %s: %s", dir, strerror(errno));
-        goto out;
-    }
-    if (fchmod(fd, 0644) != 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
-        rc = ar_err_set(AR_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        goto out;
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        rc = ar_err_set(AR_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-out:
+    int rc = ar_artifact_write(path, buf, len);
     ar_free(buf);
     return rc;
 }
@@ -272,36 +166,11 @@ int ar_ll_model_load(const char *dir, struct ar_ll_model **out)
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, AR_LL_MODEL_FILE) >= sizeof path)
         return ar_err_set(AR_ERR_LIMIT, "model directory path is too long: %s", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ar_err_set(errno == ENOENT ? AR_ERR_NOT_FOUND : AR_ERR_IO, "cannot open %s: %s",
-                          path, strerror(errno));
-    int rc = AR_OK;
-    unsigned char *buf = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        rc = ar_err_set(AR_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if ((uint64_t)size > HEADER_SIZE + 8 * MAX_WEIGHTS) {
-        rc = ar_err_set(AR_ERR_LIMIT, "%s: %ld bytes is too large for a linear model", path, size);
-        goto out;
-    }
-    buf = ar_allocn((size_t)size + 1, 1);
-    if (!buf) {
-        rc = AR_ERR_NOMEM;
-        goto out;
-    }
-    if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        rc = ar_err_set(AR_ERR_IO, "cannot read %s", path);
-        goto out;
-    }
-    rc = ar_ll_model_decode(buf, (size_t)size, path, out);
-out:
+    unsigned char *buf;
+    size_t len;
+    AR_TRY(ar_artifact_read(path, HEADER_SIZE + 8 * MAX_WEIGHTS, &buf, &len));
+    int rc = ar_ll_model_decode(buf, len, path, out);
     ar_free(buf);
-    fclose(f);
     return rc;
 }
 

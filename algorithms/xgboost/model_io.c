@@ -17,6 +17,7 @@
 #include "algorithms/xgboost/gbt.h"
 #include "core/err.h"
 #include "core/mem.h"
+#include "io/artifact.h"
 
 #define MODEL_FILE     "xgboost-model"
 #define MODEL_MAX_SIZE ((size_t)4 << 30)
@@ -235,43 +236,9 @@ int ar_gbt_model_save_file(const struct ar_gbt_model *m, const char *path)
     char *text;
     size_t len;
     AR_TRY(ar_gbt_model_to_json(m, &text, &len));
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-        ar_free(text);
-        return ar_err_set(AR_ERR_LIMIT, "model path is too long: %s", path);
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int e = errno;
-        ar_free(text);
-        return ar_err_set(AR_ERR_IO, "cannot create %s: %s", tmp, strerror(e));
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            ar_free(text);
-            return ar_err_set(AR_ERR_IO, "cannot write %s: %s", tmp, strerror(e));
-        }
-        off += (size_t)w;
-    }
+    int rc = ar_artifact_write(path, text, len);
     ar_free(text);
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return ar_err_set(AR_ERR_IO, "cannot flush %s: %s", tmp, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return ar_err_set(AR_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
-    }
-    return AR_OK;
+    return rc;
 }
 
 int ar_gbt_model_save(const struct ar_model *m, const char *dir)
@@ -590,31 +557,10 @@ int ar_gbt_model_from_json(const char *text, size_t len, struct ar_gbt_model **o
 int ar_gbt_model_load_file(const char *path, struct ar_gbt_model **out)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        return ar_err_set(e == ENOENT ? AR_ERR_NOT_FOUND : AR_ERR_IO, "cannot open %s: %s", path,
-                          strerror(e));
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || (size_t)st.st_size > MODEL_MAX_SIZE) {
-        fclose(f);
-        return ar_err_set(AR_ERR_LIMIT, "%s: model file is larger than %zu bytes", path,
-                          MODEL_MAX_SIZE);
-    }
-    size_t len = (size_t)st.st_size;
-    char *text = ar_alloc(len + 1);
-    if (!text) {
-        fclose(f);
-        return AR_ERR_NOMEM;
-    }
-    size_t got = fread(text, 1, len, f);
-    fclose(f);
-    if (got != len) {
-        ar_free(text);
-        return ar_err_set(AR_ERR_IO, "cannot read %s", path);
-    }
-    text[len] = '\0';
+    unsigned char *data;
+    size_t len;
+    AR_TRY(ar_artifact_read(path, MODEL_MAX_SIZE, &data, &len));
+    char *text = (char *)data;
     int rc = ar_gbt_model_from_json(text, len, out);
     ar_free(text);
     if (rc != AR_OK)
