@@ -15,8 +15,6 @@
 #include "core/reduce.h"
 #include "core/timer.h"
 
-#define HOST "algo-1"
-
 /* Shortest "%.{15,16,17}g" text that reads back to v (python's repr for these values). */
 static void fmt_double(char *buf, size_t size, double v)
 {
@@ -204,6 +202,7 @@ int ar_km_train_sources(const struct ar_km_params *p, struct ar_batch_source *tr
     struct ar_timer train_timer;
     ar_timer_start(&train_timer);
     double records = 0, loss[2] = {0, 0}; /* last epoch: squared-distance sum, records */
+    bool stopped = false;
     for (int64_t epoch = 0; epoch < p->epochs; epoch++) {
         if (epoch > 0) {
             if ((rc = ar_batch_source_reset(train)) != AR_OK)
@@ -219,14 +218,19 @@ int ar_km_train_sources(const struct ar_km_params *p, struct ar_batch_source *tr
                 goto fail;
             loss[1] += (double)b.n_rows;
             if (ar_train_ctx_stopping(ctx)) {
-                rc = ar_err_set(AR_ERR_INTERRUPTED, "k-means: training stopped on request");
-                goto fail;
+                /* The contract: stop at a batch boundary and keep the model trained so far. */
+                AR_INFO("stop requested: reducing the centres after %.0f records of epoch %lld",
+                        loss[1], (long long)epoch + 1);
+                stopped = true;
+                break;
             }
             if ((rc = ar_batch_source_next(train, batch, &b)) != AR_OK)
                 goto fail;
         }
         records += loss[1];
-        AR_INFO("#progress_metric: host=" HOST ", completed %.1f %% of epochs",
+        if (stopped)
+            break;
+        AR_INFO("#progress_metric: host=%s, completed %.1f %% of epochs", ar_log_host(),
                 100.0 * (double)(epoch + 1) / (double)p->epochs);
     }
     double train_time = ar_timer_elapsed(&train_timer);
@@ -274,7 +278,7 @@ int ar_km_train_sources(const struct ar_km_params *p, struct ar_batch_source *tr
         train_msd = cnt > 0 ? ssd / cnt : 0;
     }
     fmt_double(num, sizeof num, train_msd);
-    AR_INFO("#quality_metric: host=" HOST ", train msd <loss>=%s", num);
+    AR_INFO("#quality_metric: host=%s, train msd <loss>=%s", ar_log_host(), num);
     ar_train_ctx_metric(ctx, "train", "msd", train_msd, -1);
 
     if (test) {
@@ -286,19 +290,19 @@ int ar_km_train_sources(const struct ar_km_params *p, struct ar_batch_source *tr
         } else {
             if (metrics & AR_KM_METRIC_MSD) {
                 fmt_double(num, sizeof num, ssd / cnt);
-                AR_INFO("#quality_metric: host=" HOST ", test msd <loss>=%s", num);
+                AR_INFO("#quality_metric: host=%s, test msd <loss>=%s", ar_log_host(), num);
                 ar_train_ctx_metric(ctx, "test", "msd", ssd / cnt, -1);
             }
             if (metrics & AR_KM_METRIC_SSD) {
                 fmt_double(num, sizeof num, ssd);
-                AR_INFO("#quality_metric: host=" HOST ", test ssd <loss>=%s", num);
+                AR_INFO("#quality_metric: host=%s, test ssd <loss>=%s", ar_log_host(), num);
                 ar_train_ctx_metric(ctx, "test", "ssd", ssd, -1);
             }
         }
     } else {
         AR_INFO("Test data is not provided.");
     }
-    AR_INFO("#throughput_metric: host=" HOST ", train throughput=%.2f records/second",
+    AR_INFO("#throughput_metric: host=%s, train throughput=%.2f records/second", ar_log_host(),
             train_time > 0 ? rec_all / train_time : 0.0);
     AR_INFO("k-means finished in %.3f s", ar_timer_elapsed(&total_timer));
     stream_release(&s);

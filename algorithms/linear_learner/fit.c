@@ -171,9 +171,9 @@ static void emit(const struct ar_train_ctx *ctx, const char *set, const char *lo
                  const char *metric, bool is_loss, double v, bool score_line)
 {
     if (score_line)
-        AR_INFO("#%s_score (algo-1) : ('%s', %.7g)", set, log_name, v);
+        AR_INFO("#%s_score (%s) : ('%s', %.7g)", set, ar_log_host(), log_name, v);
     (void)score_line;
-    AR_INFO("#quality_metric: host=algo-1, %s %s %s=%.12g", set, log_name,
+    AR_INFO("#quality_metric: host=%s, %s %s %s=%.12g", ar_log_host(), set, log_name,
             is_loss ? "<loss>" : "<score>", v);
     ar_train_ctx_metric(ctx, set, metric, v, -1);
 }
@@ -506,12 +506,12 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
                 top = m;
             }
         }
-        AR_INFO("#quality_metric: host=algo-1, epoch=%zu, train %s_objective <loss>=%.12g", ep, obj,
-                train_loss[top]);
+        AR_INFO("#quality_metric: host=%s, epoch=%zu, train %s_objective <loss>=%.12g",
+                ar_log_host(), ep, obj, train_loss[top]);
         ar_train_ctx_metric(ctx, "train", "objective_loss", train_loss[top], (long)ep);
         if (val_loss) {
-            AR_INFO("#quality_metric: host=algo-1, epoch=%zu, validation %s_objective <loss>=%.12g",
-                    ep, obj, val_loss[top]);
+            AR_INFO("#quality_metric: host=%s, epoch=%zu, validation %s_objective <loss>=%.12g",
+                    ar_log_host(), ep, obj, val_loss[top]);
             ar_train_ctx_metric(ctx, "validation", "objective_loss", val_loss[top], (long)ep);
         }
         const char *crit = sampled ? criterion_name(c->criterion) : NULL;
@@ -520,8 +520,8 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
             snprintf(critbuf, sizeof critbuf, "%s_objective", obj);
             crit = critbuf;
         }
-        AR_INFO("#early_stopping_criteria_metric: host=algo-1, epoch=%zu, criteria=%s, value=%.10g",
-                ep, crit, sampled ? top_v : -top_v);
+        AR_INFO("#early_stopping_criteria_metric: host=%s, epoch=%zu, criteria=%s, value=%.10g",
+                ar_log_host(), ep, crit, sampled ? top_v : -top_v);
         if (gbest == -HUGE_VAL || top_v - gbest > c->tolerance * fabs(gbest) ||
             (sampled && top_v >= gbest - 1e-12 && gloss - top_l > c->tolerance * fabs(gloss))) {
             AR_INFO("Epoch %zu: Loss improved. Updating best model", ep);
@@ -534,9 +534,9 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
             gbest = top_v;
         if (top_l < gloss)
             gloss = top_l;
-        AR_INFO("#progress_metric: host=algo-1, completed %.4g %% of epochs",
+        AR_INFO("#progress_metric: host=%s, completed %.4g %% of epochs", ar_log_host(),
                 100.0 * (double)ep / (double)c->epochs);
-        AR_INFO("#throughput_metric: host=algo-1, train throughput=%.6g records/second",
+        AR_INFO("#throughput_metric: host=%s, train throughput=%.6g records/second", ar_log_host(),
                 secs > 0 ? (double)rows / secs : 0.0);
         if (no_improve >= c->patience && ep < c->epochs) {
             AR_INFO("Early stopping criteria met: no improvement for %zu epochs (patience %zu)",
@@ -618,7 +618,8 @@ int ar_ll_fit(const struct ar_ll_config *c, struct ar_batch_source *train,
             mdl->lr, mdl->wd, mdl->l1, c->sched_step, c->sched_factor, c->sched_min_lr,
             t->posw[pick], pick, M, pick_thr);
 
-    AR_INFO("#quality_metric: host=algo-1, train %s_objective <loss>=%.12g", obj, train_loss[pick]);
+    AR_INFO("#quality_metric: host=%s, train %s_objective <loss>=%.12g", ar_log_host(), obj,
+            train_loss[pick]);
     ar_train_ctx_metric(ctx, "train", "objective_loss", train_loss[pick], -1);
     /* A stopped job skips the final scoring passes to finish quickly. */
     if (!stopping && validation &&

@@ -350,3 +350,32 @@ def test_serve_bad_model_fails_clearly(tmp_path):
     r = subprocess.run([str(BIN), "serve", "--model-dir", str(tmp_path / "x.tar.gz")],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "x.tar.gz" in r.stderr
+
+
+@pytest.mark.parametrize("algo,hp", [
+    ("xgboost:1.7-1", {"num_round": "1000000", "max_depth": "2"}),
+    ("kmeans:1", {"k": "3", "feature_dim": "4", "epochs": "1000000", "mini_batch_size": "10"}),
+])
+def test_sigterm_stops_and_saves_the_model(algo, hp, tmp_path):
+    """SIGTERM during training: the job stops at the next round or batch, saves the model
+    trained so far, records Stopped and exits 0 (what the contract asks of built-ins)."""
+    import time
+    if algo not in ALGOS:
+        pytest.skip(algo + " not built")
+    c = CASES[algo]
+    args = [str(BIN), "run", "--algorithm", algo, "--name", "stopme", "--output-dir",
+            str(tmp_path)]
+    for k, v in hp.items():
+        args += ["--hp", f"{k}={v}"]
+    ch = "train"
+    args += ["--channel", f"{ch}={c['channels'][ch][0]};{c['channels'][ch][1]}"]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    assert p.poll() is None, p.stderr.read()
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    rec = json.loads((tmp_path / "stopme/job.json").read_text())
+    assert rec["TrainingJobStatus"] == "Stopped"
+    assert (tmp_path / "stopme/model.tar.gz").exists()
+    assert any((tmp_path / "stopme/model").iterdir())
