@@ -63,14 +63,14 @@ static int batch_from_csv(const char *body, size_t len, const char *name, uint64
         ar_csv_rows_release(&rows);
         return rc;
     }
-    rc = ar_mat_alloc(&out->dense, rows.n_rows, rows.n_cols);
-    if (rc == AR_OK) {
-        memcpy(out->dense.data, rows.x, rows.n_rows * rows.n_cols * sizeof(float));
-        out->n_rows = rows.n_rows;
-        out->n_cols = rows.n_cols;
-    }
+    /* The batch takes over the parsed block (x is at its start): no copy. */
+    out->dense = ar_mat_view(rows.x, rows.n_rows, rows.n_cols, rows.n_cols);
+    out->dense.owner = rows.block;
+    out->n_rows = rows.n_rows;
+    out->n_cols = rows.n_cols;
+    rows.block = NULL;
     ar_csv_rows_release(&rows);
-    return rc;
+    return AR_OK;
 }
 
 /* libsvm lines may come without a label ("3:1.5 7:2"); give those a 0 label first. */
