@@ -50,82 +50,6 @@ void ar_buf_release(struct ar_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-/* ---- numbers as Python prints them ---- */
-
-int ar_fmt_pyrepr(double v, char *buf)
-{
-    if (isnan(v)) {
-        memcpy(buf, "nan", 4);
-        return 3;
-    }
-    if (isinf(v)) {
-        memcpy(buf, v < 0 ? "-inf" : "inf", v < 0 ? 5 : 4);
-        return v < 0 ? 4 : 3;
-    }
-    if (v == 0) {
-        memcpy(buf, signbit(v) ? "-0.0" : "0.0", signbit(v) ? 5 : 4);
-        return signbit(v) ? 4 : 3;
-    }
-    /* Shortest digits that read back to v: round-tripping is monotone in the precision, so
-     * a binary search over 1..17 finds it. */
-    char e[40];
-    int lo = 1, hi = 17;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        snprintf(e, sizeof e, "%.*e", mid - 1, v);
-        if (strtod(e, NULL) == v)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    snprintf(e, sizeof e, "%.*e", lo - 1, v);
-    /* e = [-]d[.ddd]e[+-]XX: split into sign, digits and decimal exponent. */
-    const char *p = e;
-    int neg = *p == '-';
-    if (neg)
-        p++;
-    char digits[24];
-    int nd = 0;
-    for (; *p && *p != 'e'; p++)
-        if (*p != '.')
-            digits[nd++] = *p;
-    int exp10 = (int)strtol(p + 1, NULL, 10);
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    int n = 0;
-    if (neg)
-        buf[n++] = '-';
-    if (exp10 >= 16 || exp10 < -4) {
-        /* Scientific: d[.ddd]e[+-]XX with at least two exponent digits, as repr does. */
-        buf[n++] = digits[0];
-        if (nd > 1) {
-            buf[n++] = '.';
-            memcpy(buf + n, digits + 1, (size_t)(nd - 1));
-            n += nd - 1;
-        }
-        n += snprintf(buf + n, 16, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
-    } else if (exp10 < 0) {
-        buf[n++] = '0';
-        buf[n++] = '.';
-        for (int i = 0; i < -exp10 - 1; i++)
-            buf[n++] = '0';
-        memcpy(buf + n, digits, (size_t)nd);
-        n += nd;
-    } else {
-        for (int i = 0; i <= exp10; i++)
-            buf[n++] = i < nd ? digits[i] : '0';
-        buf[n++] = '.';
-        if (nd > exp10 + 1) {
-            memcpy(buf + n, digits + exp10 + 1, (size_t)(nd - exp10 - 1));
-            n += nd - exp10 - 1;
-        } else {
-            buf[n++] = '0';
-        }
-    }
-    buf[n] = '\0';
-    return n;
-}
-
 /* ---- decoding ---- */
 
 static int batch_from_csv(const char *body, size_t len, const char *name, uint64_t line,
@@ -139,14 +63,14 @@ static int batch_from_csv(const char *body, size_t len, const char *name, uint64
         ar_csv_rows_release(&rows);
         return rc;
     }
-    rc = ar_mat_alloc(&out->dense, rows.n_rows, rows.n_cols);
-    if (rc == AR_OK) {
-        memcpy(out->dense.data, rows.x, rows.n_rows * rows.n_cols * sizeof(float));
-        out->n_rows = rows.n_rows;
-        out->n_cols = rows.n_cols;
-    }
+    /* The batch takes over the parsed block (x is at its start): no copy. */
+    out->dense = ar_mat_view(rows.x, rows.n_rows, rows.n_cols, rows.n_cols);
+    out->dense.owner = rows.block;
+    out->n_rows = rows.n_rows;
+    out->n_cols = rows.n_cols;
+    rows.block = NULL;
     ar_csv_rows_release(&rows);
-    return rc;
+    return AR_OK;
 }
 
 /* libsvm lines may come without a label ("3:1.5 7:2"); give those a 0 label first. */

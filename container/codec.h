@@ -26,6 +26,10 @@ void ar_buf_release(struct ar_buf *b);
 /* Formats a double as Python's repr() does (shortest round-trip digits; "2.0", "1e-05",
  * "0.43861907720565796", "nan", "inf"). Returns the length; buf needs 32 bytes. */
 int ar_fmt_pyrepr(double v, char *buf);
+/* The definition ar_fmt_pyrepr follows: the smallest precision whose correctly rounded
+ * printf("%.*e") digits strtod reads back to v, by binary search over 1..17 (slow: libc
+ * calls). ar_fmt_pyrepr uses it for doubles that are not float32 values; tests compare. */
+int ar_fmt_pyrepr_search(double v, char *buf);
 
 /* Decodes a request body into an owned batch of feature rows (labels, if the format carries
  * them, are dropped). CSV has no label column; libsvm lines may start with a label (ignored)

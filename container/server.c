@@ -34,8 +34,11 @@ struct server {
     enum ar_content default_accept;
     int batch_mode;          /* SAGEMAKER_BATCH */
     const char *select_spec; /* SAGEMAKER_INFERENCE_OUTPUT */
+    unsigned content_mask;   /* bit c: the algorithm accepts requests of enum ar_content c */
 };
 
+/* Per-request state. Bodies up to sizeof small stay in the request (one allocation per
+ * request for the usual small body); larger ones get a heap buffer. */
 struct request {
     double start;
     char method[8];
@@ -43,6 +46,7 @@ struct request {
     char *body;
     size_t len, cap;
     int too_large;
+    char small[2048];
 };
 
 /* ---- model loading ---- */
@@ -113,6 +117,16 @@ int ar_server_load_model(const char *model_dir, const char *algo_id, const struc
 
 /* ---- responses ---- */
 
+/* Copies a NUL-terminated string into out[cap], cut to fit. */
+static void copy_str(char *out, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *ctype,
                                const char *body, size_t len, const char *allow)
 {
@@ -124,6 +138,27 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Responds with out's bytes without copying them: libmicrohttpd frees the buffer when the
+ * response is done (out is left empty either way). */
+static enum MHD_Result respond_buf(struct MHD_Connection *c, unsigned status, const char *ctype,
+                                   struct ar_buf *out)
+{
+    if (!out->data)
+        return respond(c, status, ctype, "", 0, NULL);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback(out->len, out->data, ar_free);
+    if (!r) {
+        ar_buf_release(out);
+        return MHD_NO;
+    }
+    memset(out, 0, sizeof *out);
+    if (ctype)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -182,14 +217,16 @@ static int negotiate(const struct server *s, const char *accept, enum ar_content
                       accept);
 }
 
-static int content_allowed(const struct ar_algo *a, enum ar_content c)
+/* The request content types an algorithm accepts, as a bit mask (computed once). */
+static unsigned content_mask(const struct ar_algo *a)
 {
+    unsigned mask = 0;
     for (const char *const *t = a->infer_content_types; *t; t++) {
         struct ar_data_format f;
-        if (ar_format_parse(*t, &f) == AR_OK && f.content == c)
-            return 1;
+        if (ar_format_parse(*t, &f) == AR_OK && (unsigned)f.content < 32)
+            mask |= 1u << (unsigned)f.content;
     }
-    return 0;
+    return mask;
 }
 
 static unsigned status_for(int rc)
@@ -216,7 +253,8 @@ static enum MHD_Result invocations(struct server *s, struct MHD_Connection *c,
     struct ar_data_format fmt;
     if (!ctype || !*ctype)
         ctype = s->algo->infer_content_types[0];
-    if (ar_format_parse(ctype, &fmt) != AR_OK || !content_allowed(s->algo, fmt.content)) {
+    if (ar_format_parse(ctype, &fmt) != AR_OK || (unsigned)fmt.content >= 32 ||
+        !(s->content_mask & (1u << (unsigned)fmt.content))) {
         char msg[512];
         snprintf(msg, sizeof msg, "Content-Type '%s' is not supported by %s", ctype, s->algo->id);
         return respond_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, msg);
@@ -255,9 +293,9 @@ static enum MHD_Result invocations(struct server *s, struct MHD_Connection *c,
     if (rc != AR_OK)
         ret = respond_error(c, status_for(rc), ar_err_msg());
     else
-        ret = respond(c, MHD_HTTP_OK,
-                      s->batch_mode ? "text/csv; charset=utf-8" : ar_codec_mime(eo.accept),
-                      out.data ? out.data : "", out.len, NULL);
+        ret =
+            respond_buf(c, MHD_HTTP_OK,
+                        s->batch_mode ? "text/csv; charset=utf-8" : ar_codec_mime(eo.accept), &out);
     ar_buf_release(&out);
     return ret;
 }
@@ -272,12 +310,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     int is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
     if (!req) {
-        req = calloc(1, sizeof *req);
+        req = malloc(sizeof *req);
         if (!req)
             return MHD_NO;
         req->start = ar_time_now();
-        snprintf(req->method, sizeof req->method, "%s", method);
-        snprintf(req->path, sizeof req->path, "%s", url);
+        req->body = req->small;
+        req->len = 0;
+        req->cap = sizeof req->small;
+        req->too_large = 0;
+        req->small[0] = '\0';
+        copy_str(req->method, sizeof req->method, method);
+        copy_str(req->path, sizeof req->path, url);
         *con_cls = req;
         if (strcmp(url, "/invocations") == 0 && is_post) {
             const char *cl =
@@ -292,12 +335,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             req->too_large = 1;
         if (!req->too_large) {
             if (req->len + *upload_size + 1 > req->cap) {
-                size_t nc = req->cap ? req->cap : 16384;
+                size_t nc = req->cap < 16384 ? 16384 : req->cap;
                 while (nc < req->len + *upload_size + 1)
                     nc *= 2;
-                char *nb = realloc(req->body, nc);
+                char *nb = realloc(req->body == req->small ? NULL : req->body, nc);
                 if (!nb)
                     return MHD_NO;
+                if (req->body == req->small)
+                    memcpy(nb, req->small, req->len);
                 req->body = nb;
                 req->cap = nc;
             }
@@ -347,12 +392,16 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct request *req = *con_cls;
     if (!req)
         return;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
-    AR_INFO("access: %s %s %u %zu bytes in, %.0f us%s", req->method, req->path,
-            ci ? ci->http_status : 0, req->len, (ar_time_now() - req->start) * 1e6,
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
-    free(req->body);
+    if (AR_LOG_INFO >= ar_log_get_level()) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+        double us = (ar_time_now() - req->start) * 1e6;
+        AR_INFO("access: %s %s %u %zu bytes in, %llu us%s", req->method, req->path,
+                ci ? ci->http_status : 0, req->len, (unsigned long long)(us + 0.5),
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    }
+    if (req->body != req->small)
+        free(req->body);
     free(req);
     *con_cls = NULL;
 }
@@ -462,6 +511,7 @@ int ar_cmd_serve(int argc, char **argv)
     s.max_payload = (size_t)payload_mb << 20;
     s.workers = (int)workers;
     s.select_spec = getenv("SAGEMAKER_INFERENCE_OUTPUT");
+    s.content_mask = content_mask(s.algo);
     const char *batch = getenv("SAGEMAKER_BATCH");
     s.batch_mode = batch && strcasecmp(batch, "true") == 0 && s.algo->batch_lines;
     const char *def = getenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT");

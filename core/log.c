@@ -1,6 +1,7 @@
 /* Leveled logging: one formatted line per call, handed whole to a sink. */
 #include "core/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,19 +97,55 @@ static void emit(enum ar_log_level level, char *buf, size_t len, size_t cap)
     (log_sink ? log_sink : stderr_sink)(level, buf, len, log_user);
 }
 
+/* Per-thread cache of the line prefix: the thread id (a syscall) and the formatted date only
+ * change when the second or the level does, so a busy thread (the server's access log)
+ * formats its prefix once a second. */
+static _Thread_local struct {
+    long tid;
+    time_t sec;
+    int level;
+    int len;
+    char text[96];
+} log_prefix = {0, (time_t)-1, -1, 0, ""};
+
+/* A forked child (the Pipe-mode feeders) has a new thread id: forget the cached prefix. */
+static void log_after_fork(void)
+{
+    log_prefix.tid = 0;
+    log_prefix.sec = (time_t)-1;
+}
+
+static void log_register_fork(void)
+{
+    pthread_atfork(NULL, NULL, log_after_fork);
+}
+
 void ar_log_printf(enum ar_log_level level, const char *fmt, ...)
 {
     static const char *const names[] = {"DEBUG", "INFO", "WARNING", "ERROR", "OFF"};
     char buf[4096];
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(buf, sizeof buf, "[%02d/%02d/%04d %02d:%02d:%02d %s %ld] ", tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     names[level <= AR_LOG_OFF ? level : AR_LOG_OFF], (long)syscall(SYS_gettid));
-    if (n < 0)
-        return;
+    if (ts.tv_sec != log_prefix.sec || (int)level != log_prefix.level) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        if (!log_prefix.tid) {
+            static pthread_once_t once = PTHREAD_ONCE_INIT;
+            pthread_once(&once, log_register_fork);
+            log_prefix.tid = (long)syscall(SYS_gettid);
+        }
+        int k = snprintf(log_prefix.text, sizeof log_prefix.text,
+                         "[%02d/%02d/%04d %02d:%02d:%02d %s %ld] ", tm.tm_mon + 1, tm.tm_mday,
+                         tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                         names[level <= AR_LOG_OFF ? level : AR_LOG_OFF], log_prefix.tid);
+        if (k < 0 || k >= (int)sizeof log_prefix.text)
+            return;
+        log_prefix.len = k;
+        log_prefix.sec = ts.tv_sec;
+        log_prefix.level = (int)level;
+    }
+    int n = log_prefix.len;
+    memcpy(buf, log_prefix.text, (size_t)n);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);

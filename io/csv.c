@@ -330,9 +330,16 @@ int ar_csv_parse(const char *buf, size_t len, const struct ar_csv_opts *o, struc
     size_t n_chunks = o->n_threads > 0 ? (size_t)o->n_threads : (size_t)ar_par_threads();
     if (o->n_threads <= 0 && n_chunks > 1 + len / (1u << 20))
         n_chunks = 1 + len / (1u << 20);
-    struct csv_chunk *ch = ar_callocn(n_chunks, sizeof *ch);
-    if (!ch)
-        return AR_ERR_NOMEM;
+    /* Up to 4 chunks live on the stack (no allocation for a small buffer). */
+    struct csv_chunk local[4];
+    struct csv_chunk *ch = local;
+    if (n_chunks > 4) {
+        ch = ar_callocn(n_chunks, sizeof *ch);
+        if (!ch)
+            return AR_ERR_NOMEM;
+    } else {
+        memset(local, 0, sizeof local);
+    }
     const char *prev = b0;
     size_t span = (size_t)(end - b0);
     for (size_t t = 0; t < n_chunks; t++) {
@@ -355,10 +362,16 @@ int ar_csv_parse(const char *buf, size_t len, const struct ar_csv_opts *o, struc
     int nth = ar_par_threads();
     if ((size_t)nth > n_chunks)
         nth = (int)n_chunks;
-#pragma omp parallel num_threads(nth)
-    {
-        for (size_t t = (size_t)ar_par_tid(); t < n_chunks; t += (size_t)ar_par_region_size())
+    if (nth == 1) {
+        /* Small buffers (a request body) never start a parallel region. */
+        for (size_t t = 0; t < n_chunks; t++)
             count_chunk(&ch[t]);
+    } else {
+#pragma omp parallel num_threads(nth)
+        {
+            for (size_t t = (size_t)ar_par_tid(); t < n_chunks; t += (size_t)ar_par_region_size())
+                count_chunk(&ch[t]);
+        }
     }
 
     size_t rows = 0, lines = o->first_line;
@@ -373,10 +386,15 @@ int ar_csv_parse(const char *buf, size_t len, const struct ar_csv_opts *o, struc
     if (rc)
         goto done;
 
-#pragma omp parallel num_threads(nth)
-    {
-        for (size_t t = (size_t)ar_par_tid(); t < n_chunks; t += (size_t)ar_par_region_size())
+    if (nth == 1) {
+        for (size_t t = 0; t < n_chunks; t++)
             parse_chunk(&ch[t], o, r);
+    } else {
+#pragma omp parallel num_threads(nth)
+        {
+            for (size_t t = (size_t)ar_par_tid(); t < n_chunks; t += (size_t)ar_par_region_size())
+                parse_chunk(&ch[t], o, r);
+        }
     }
 
     for (size_t t = 0; t < n_chunks; t++) {
@@ -388,7 +406,8 @@ int ar_csv_parse(const char *buf, size_t len, const struct ar_csv_opts *o, struc
     r->n_rows = rows;
     r->n_lines = lines - o->first_line;
 done:
-    ar_free(ch);
+    if (ch != local)
+        ar_free(ch);
     return rc;
 }
 

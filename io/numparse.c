@@ -123,6 +123,34 @@ static float slow_path(const char *s, const char *e, int64_t exp10, bool neg)
     return strtof(buf, NULL);
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR_DIGITS 1
+/* Eight ASCII bytes at p, little-endian: all digits? and their value (8 digits, SWAR). */
+static inline uint64_t load8(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+static inline bool all_digits8(uint64_t x)
+{
+    return ((x & 0xF0F0F0F0F0F0F0F0ull) |
+            (((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) == 0x3333333333333333ull;
+}
+
+static inline uint64_t value8(uint64_t x)
+{
+    x -= 0x3030303030303030ull;
+    x = x * 10 + (x >> 8);
+    return (((x & 0x000000FF000000FFull) * 0x000F424000000064ull) +
+            (((x >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull)) >>
+           32;
+}
+#else
+#define SWAR_DIGITS 0
+#endif
+
 const char *ar_numparse_f32(const char *p, const char *end, float *out)
 {
     bool neg = false;
@@ -140,6 +168,39 @@ const char *ar_numparse_f32(const char *p, const char *end, float *out)
     int nd = 0;      /* significant digits in w */
     int64_t q = 0;   /* value = w * 10^q (w truncated after 19 digits) */
     size_t ndig = 0; /* all digits seen */
+    /* Common case first: at most 19 digits in all, so every digit goes into w (the general
+     * loops below would never reach their 19-digit cut-off) and q is minus the fraction
+     * digits. Scan the runs, then accumulate without per-digit bookkeeping. */
+    const char *i_end = p;
+    while (i_end < end && is_digit(*i_end))
+        i_end++;
+    const char *f_beg = i_end, *f_end = i_end;
+    if (f_beg < end && *f_beg == '.') {
+        f_beg++;
+        f_end = f_beg;
+#if SWAR_DIGITS
+        while (end - f_end >= 8 && all_digits8(load8(f_end)))
+            f_end += 8;
+#endif
+        while (f_end < end && is_digit(*f_end))
+            f_end++;
+    }
+    size_t n_int = (size_t)(i_end - p), n_frac = (size_t)(f_end - f_beg);
+    if (n_int + n_frac <= 19 && n_int + n_frac > 0) {
+        for (const char *t = p; t < i_end; t++)
+            w = w * 10 + (unsigned)(*t - '0');
+        const char *t = f_beg;
+#if SWAR_DIGITS
+        for (; f_end - t >= 8; t += 8)
+            w = w * 100000000u + value8(load8(t));
+#endif
+        for (; t < f_end; t++)
+            w = w * 10 + (unsigned)(*t - '0');
+        q = -(int64_t)n_frac;
+        ndig = n_int + n_frac;
+        p = f_end;
+        goto exponent;
+    }
     while (p < end && is_digit(*p)) {
         unsigned dg = (unsigned)(*p - '0');
         if (nd < 19) {
@@ -166,6 +227,7 @@ const char *ar_numparse_f32(const char *p, const char *end, float *out)
     }
     if (ndig == 0)
         return NULL;
+exponent:;
     const char *digits_end = p;
     int64_t ex = 0;
     if (p < end && lower(*p) == 'e') {

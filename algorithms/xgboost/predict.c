@@ -59,10 +59,45 @@ static inline float tree_leaf(const struct ar_gbt_pnode *t, const float *x, size
     return t[nid].value;
 }
 
+/* Rows of blocks [tid's share of n_blocks) of b: adds trees [t0, t1) to margin. */
+static void predict_blocks(const struct ar_gbt_model *m, const struct ar_batch *b, size_t t0,
+                           size_t t1, float *dense, float *margin, int tid, int nth)
+{
+    const size_t n = b->n_rows, nc = b->n_cols, K = (size_t)m->n_groups;
+    const size_t n_blocks = (n + PRED_BLOCK - 1) / PRED_BLOCK;
+    size_t b0, b1;
+    ar_par_range(n_blocks, tid, nth, &b0, &b1);
+    float *buf = dense ? dense + (size_t)tid * PRED_BLOCK * (nc ? nc : 1) : NULL;
+    const float *rowp[PRED_BLOCK];
+    for (size_t blk = b0; blk < b1; blk++) {
+        size_t r0 = blk * PRED_BLOCK, r1 = r0 + PRED_BLOCK < n ? r0 + PRED_BLOCK : n;
+        for (size_t r = r0; r < r1; r++) {
+            if (buf) {
+                float *d = buf + (r - r0) * nc;
+                for (size_t j = 0; j < nc; j++)
+                    d[j] = NAN;
+                const struct ar_csr *c = &b->csr;
+                for (uint64_t k = c->indptr[r]; k < c->indptr[r + 1]; k++)
+                    if (c->indices[k] < nc)
+                        d[c->indices[k]] = c->values[k];
+                rowp[r - r0] = d;
+            } else {
+                rowp[r - r0] = b->dense.data + r * b->dense.stride;
+            }
+        }
+        for (size_t t = t0; t < t1; t++) {
+            const struct ar_gbt_pnode *tree = m->pnodes + m->tree_off[t];
+            const size_t g = (size_t)m->tree_info[t];
+            for (size_t r = r0; r < r1; r++)
+                margin[r * K + g] += tree_leaf(tree, rowp[r - r0], nc);
+        }
+    }
+}
+
 int ar_gbt_predict_add(const struct ar_gbt_model *m, const struct ar_batch *b, size_t t0, size_t t1,
                        int n_threads, float *margin)
 {
-    const size_t n = b->n_rows, nc = b->n_cols, K = (size_t)m->n_groups;
+    const size_t n = b->n_rows, nc = b->n_cols;
     const int nt = n_threads > 0 ? n_threads : 1;
     float *dense = NULL;
     if (b->is_sparse) {
@@ -74,36 +109,12 @@ int ar_gbt_predict_add(const struct ar_gbt_model *m, const struct ar_batch *b, s
             return AR_ERR_NOMEM;
     }
     const size_t n_blocks = (n + PRED_BLOCK - 1) / PRED_BLOCK;
+    if (nt == 1 || n_blocks <= 1) {
+        /* One block (a small request) or one thread: no parallel region to start. */
+        predict_blocks(m, b, t0, t1, dense, margin, 0, 1);
+    } else {
 #pragma omp parallel num_threads(nt)
-    {
-        int tid = ar_par_tid(), nth = ar_par_region_size();
-        size_t b0, b1;
-        ar_par_range(n_blocks, tid, nth, &b0, &b1);
-        float *buf = dense ? dense + (size_t)tid * PRED_BLOCK * (nc ? nc : 1) : NULL;
-        const float *rowp[PRED_BLOCK];
-        for (size_t blk = b0; blk < b1; blk++) {
-            size_t r0 = blk * PRED_BLOCK, r1 = r0 + PRED_BLOCK < n ? r0 + PRED_BLOCK : n;
-            for (size_t r = r0; r < r1; r++) {
-                if (buf) {
-                    float *d = buf + (r - r0) * nc;
-                    for (size_t j = 0; j < nc; j++)
-                        d[j] = NAN;
-                    const struct ar_csr *c = &b->csr;
-                    for (uint64_t k = c->indptr[r]; k < c->indptr[r + 1]; k++)
-                        if (c->indices[k] < nc)
-                            d[c->indices[k]] = c->values[k];
-                    rowp[r - r0] = d;
-                } else {
-                    rowp[r - r0] = b->dense.data + r * b->dense.stride;
-                }
-            }
-            for (size_t t = t0; t < t1; t++) {
-                const struct ar_gbt_pnode *tree = m->pnodes + m->tree_off[t];
-                const size_t g = (size_t)m->tree_info[t];
-                for (size_t r = r0; r < r1; r++)
-                    margin[r * K + g] += tree_leaf(tree, rowp[r - r0], nc);
-            }
-        }
+        predict_blocks(m, b, t0, t1, dense, margin, ar_par_tid(), ar_par_region_size());
     }
     ar_free(dense);
     return AR_OK;
@@ -141,8 +152,7 @@ int ar_gbt_predict(const struct ar_model *base, const struct ar_batch *in, struc
     float *score = NULL, *label = NULL;
     const bool softprob = m->obj == AR_GBT_OBJ_SOFTPROB;
     if (rc == AR_OK)
-        rc =
-            ar_table_add(out, "score", softprob ? K : 1, false, &score);
+        rc = ar_table_add(out, "score", softprob ? K : 1, false, &score);
     if (rc == AR_OK) {
         ar_gbt_transform(m->obj, m->n_groups, margin, n, false, score);
         bool has_label =

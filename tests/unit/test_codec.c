@@ -1,6 +1,8 @@
 /* Unit tests for container/codec: Python-repr numbers, request decoding for every content
  * type, response encoding for every Accept type. */
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "container/codec.h"
@@ -49,6 +51,71 @@ static void test_pyrepr(void)
     CHECK_STR(buf, "nan");
     ar_fmt_pyrepr(-INFINITY, buf);
     CHECK_STR(buf, "-inf");
+}
+
+/* The float32 fast path of ar_fmt_pyrepr against its definition (the snprintf/strtod search),
+ * string for string: random bit patterns, powers of two and short mantissas (exact ties, the
+ * asymmetric interval below a power of two), the floats around powers of ten, and doubles that
+ * are not float32 values (the search itself). tests/tools/pyrepr_check runs millions. */
+static void test_pyrepr_fast(void)
+{
+    char a[48], b[48];
+    size_t bad = 0, n = 0;
+    uint64_t st = 42;
+    for (int i = 0; i < 60000; i++) {
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t bits = (uint32_t)(st >> 32);
+        uint32_t special_bits[] = {bits, (bits & 0xff800000u) | ((bits & 0xff) << 15),
+                                   bits & 0xff800000u};
+        for (int k = 0; k < 3; k++) {
+            float f;
+            memcpy(&f, &special_bits[k], sizeof f);
+            ar_fmt_pyrepr((double)f, a);
+            ar_fmt_pyrepr_search((double)f, b);
+            n++;
+            if (strcmp(a, b) != 0 && bad++ < 5)
+                CHECK_STR(a, b);
+        }
+    }
+    for (int k = -45; k <= 38; k++) {
+        float p = (float)pow(10.0, k);
+        for (int d = -3; d <= 3; d++) {
+            uint32_t bits;
+            memcpy(&bits, &p, sizeof bits);
+            bits = (uint32_t)((int32_t)bits + d);
+            float f;
+            memcpy(&f, &bits, sizeof f);
+            ar_fmt_pyrepr((double)f, a);
+            ar_fmt_pyrepr_search((double)f, b);
+            n++;
+            if (strcmp(a, b) != 0 && bad++ < 5)
+                CHECK_STR(a, b);
+        }
+    }
+    CHECK_INT(bad, 0);
+    CHECK(n > 180000);
+    /* Not float32 values: the search answers. */
+    ar_fmt_pyrepr(0.1, a);
+    CHECK_STR(a, "0.1");
+    ar_fmt_pyrepr(1e300, a);
+    CHECK_STR(a, "1e+300");
+    /* Float32 values that print short or at the format switches. */
+    ar_fmt_pyrepr((double)0.5f, a);
+    CHECK_STR(a, "0.5");
+    ar_fmt_pyrepr((double)0.1f, a);
+    CHECK_STR(a, "0.10000000149011612");
+    ar_fmt_pyrepr((double)1e16f, a);
+    CHECK_STR(a, "1.0000000272564224e+16");
+    ar_fmt_pyrepr((double)9.999999e15f, a);
+    CHECK_STR(a, "9999999198822400.0");
+    ar_fmt_pyrepr((double)-1e-5f, a);
+    CHECK_STR(a, "-9.999999747378752e-06");
+    ar_fmt_pyrepr((double)0x1p-149f, a);
+    CHECK_STR(a, "1.401298464324817e-45");
+    ar_fmt_pyrepr((double)FLT_MAX, a);
+    CHECK_STR(a, "3.4028234663852886e+38");
+    ar_fmt_pyrepr(-(double)(1 << 24), a);
+    CHECK_STR(a, "-16777216.0");
 }
 
 static void test_decode(void)
@@ -196,6 +263,7 @@ static void test_encode(void)
 void test_suite_codec(void)
 {
     test_pyrepr();
+    test_pyrepr_fast();
     test_decode();
     test_encode();
 }
