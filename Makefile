@@ -129,21 +129,13 @@ $(BUILD)/tools/%: $(OBJ_DIR)/tests/tools/%.o $(LIB)
 
 tools: $(TOOLS)
 
-# Benchmark programs (benchmarks/*.c, run by benchmarks/run.py), linked like the tools. Readers
-# that libalgorun.a does not define yet get "not built yet" stand-ins from benchmarks/stubs.c,
-# chosen at link time with nm, so the harness runs while other modules are still landing.
+# Benchmark programs (benchmarks/*.c, run by benchmarks/run.py), linked like the tools.
 BENCH_PROGS := $(BUILD)/bench-driver $(BUILD)/bench-ceiling $(BUILD)/bench-pbdecode \
                $(BUILD)/bench-spawn
-BENCH_STUB_SYMS := CSV:ar_csv_source_open LIBSVM:ar_libsvm_source_open \
-                   RECORDIO:ar_recordio_source_open
 
-$(BUILD)/bench-%: $(OBJ_DIR)/benchmarks/%.o $(LIB) benchmarks/stubs.c
+$(BUILD)/bench-%: $(OBJ_DIR)/benchmarks/%.o $(LIB)
 	@echo "  LD      $@"
-	$(Q)defs=; for p in $(BENCH_STUB_SYMS); do \
-	    nm -g --defined-only $(LIB) 2>/dev/null | grep -q " T $${p#*:}$$" || \
-	        defs="$$defs -DAR_BENCH_MISSING_$${p%%:*}"; done; \
-	$(CC) $(CPPFLAGS) $(CFLAGS) $$defs -c benchmarks/stubs.c -o $@.stubs.o && \
-	$(CC) $(LDFLAGS) -o $@ $< $@.stubs.o $(LIB) $(LDLIBS) && rm -f $@.stubs.o
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 bench-progs: $(BENCH_PROGS)
 .SECONDARY: $(BENCH_PROGS:$(BUILD)/bench-%=$(OBJ_DIR)/benchmarks/%.o)

@@ -40,7 +40,6 @@
 #define MAX_HP         64
 
 /* Set by benchmarks/stubs.c when a reader is missing from the library being linked. */
-extern const char *const ar_bench_missing[];
 
 /* ---- JSON output ---- */
 
@@ -99,20 +98,6 @@ static void print_env(void)
 
 /* ---- helpers ---- */
 
-/* Reports a reader that this build of the library does not contain. */
-static int check_reader_built(enum ar_content c)
-{
-    const char *sym = c == AR_CONTENT_CSV           ? "ar_csv_source_open"
-                      : c == AR_CONTENT_LIBSVM      ? "ar_libsvm_source_open"
-                      : c == AR_CONTENT_RECORDIO_PB ? "ar_recordio_source_open"
-                                                    : NULL;
-    for (size_t i = 0; sym && ar_bench_missing[i]; i++)
-        if (strcmp(ar_bench_missing[i], sym) == 0)
-            return ar_err_set(AR_ERR_NOT_FOUND, "the %s reader is not built yet",
-                              ar_format_mime(c));
-    return AR_OK;
-}
-
 /* Total size in bytes of a file or of the regular files below a directory (one level). */
 static double location_bytes(const char *path)
 {
@@ -140,7 +125,6 @@ static int load_channel(const char *path, const char *type, struct ar_data_forma
                         struct ar_batch *out)
 {
     AR_TRY(ar_format_parse(type, fmt));
-    AR_TRY(check_reader_built(fmt->content));
     struct ar_input *in;
     struct ar_batch_source *src;
     AR_TRY(ar_input_open(path, &in));
@@ -283,8 +267,6 @@ static int cmd_parse(int argc, char **argv)
         return usage("parse needs --content-type T and FILE");
     struct ar_data_format fmt;
     int rc = ar_format_parse(type, &fmt);
-    if (rc == AR_OK)
-        rc = check_reader_built(fmt.content);
     if (rc != AR_OK)
         return fail(rc, "parse");
 
