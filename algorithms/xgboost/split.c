@@ -66,9 +66,23 @@ float ar_gbt_calc_gain(const struct ar_gbt_tparam *p, double g, double h)
     return ar_gbt_bounded_gain(p, bd, g, h, false);
 }
 
-static inline float split_gain(const struct ar_gbt_tparam *p, struct ar_gbt_bounds bd, int c,
-                               bool constrained, double lg, double lh, double rg, double rh)
+/* The gain of one side in the common case (no monotone constraint, max_delta_step 0): exactly
+ * gain_given_weight's unconstrained branch, which needs no weight. */
+static inline float plain_gain(const struct ar_gbt_tparam *p, double g, double h)
 {
+    if (h <= 0.0)
+        return 0.0f;
+    double t = threshold_l1(g, p->alpha);
+    return (float)(t * t) / (float)(h + p->lambda);
+}
+
+/* `plain`: !constrained and max_delta_step == 0, where the weights are not needed. */
+static inline float split_gain(const struct ar_gbt_tparam *p, struct ar_gbt_bounds bd, int c,
+                               bool constrained, bool plain, double lg, double lh, double rg,
+                               double rh)
+{
+    if (plain)
+        return plain_gain(p, lg, lh) + plain_gain(p, rg, rh);
     float wl = ar_gbt_bounded_weight(p, bd, lg, lh, constrained);
     float wr = ar_gbt_bounded_weight(p, bd, rg, rh, constrained);
     float gain = gain_given_weight(p, lg, lh, wl, constrained) +
@@ -97,6 +111,7 @@ void ar_gbt_split_find(const struct ar_gbt_tparam *p, const struct ar_gbt_cuts *
     const bool constrained = monotone != NULL;
     const double mcw = p->min_child_weight;
     const float root_gain = ar_gbt_bounded_gain(p, bounds, sum_g, sum_h, constrained);
+    const bool plain = !constrained && p->max_delta_step == 0.0;
     best->loss_chg = 0.0f;
     best->feature = 0;
     *found = false;
@@ -113,7 +128,8 @@ void ar_gbt_split_find(const struct ar_gbt_tparam *p, const struct ar_gbt_cuts *
             lh += h[2 * i + 1];
             double rg = sum_g - lg, rh = sum_h - lh;
             if (lh >= mcw && rh >= mcw) {
-                float loss = split_gain(p, bounds, c, constrained, lg, lh, rg, rh) - root_gain;
+                float loss =
+                    split_gain(p, bounds, c, constrained, plain, lg, lh, rg, rh) - root_gain;
                 if (need_replace(best, loss, f)) {
                     best->loss_chg = loss;
                     best->feature = f;
@@ -138,7 +154,8 @@ void ar_gbt_split_find(const struct ar_gbt_tparam *p, const struct ar_gbt_cuts *
             ah += h[2 * i + 1];
             double og = sum_g - ag, oh = sum_h - ah;
             if (ah >= mcw && oh >= mcw) {
-                float loss = split_gain(p, bounds, c, constrained, og, oh, ag, ah) - root_gain;
+                float loss =
+                    split_gain(p, bounds, c, constrained, plain, og, oh, ag, ah) - root_gain;
                 if (need_replace(best, loss, f)) {
                     best->loss_chg = loss;
                     best->feature = f;
