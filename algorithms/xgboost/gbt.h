@@ -195,12 +195,15 @@ void ar_gbt_cuts_release(struct ar_gbt_cuts *c);
 /* Local bin of v in feature f (v not NaN): upper_bound over the cuts, clamped to the last. */
 uint32_t ar_gbt_cuts_search(const struct ar_gbt_cuts *c, size_t f, float v);
 
-/* Row-major bin codes: code c of (row, f) is the local bin, or n_bins(f) for missing. The
- * histogram slot of a code is hist_off[f] + code (each feature has n_bins(f) + 1 slots). */
+/* Bin codes: code c of (row, f) is the local bin, or n_bins(f) for missing. The histogram
+ * slot of a code is hist_off[f] + code (each feature has n_bins(f) + 1 slots). The codes are
+ * kept twice: row-major for histograms (a row's features together) and column-major for
+ * partitioning (one feature of a node's ascending rows is a forward sweep of one column). */
 struct ar_gbt_binmat {
     size_t n_rows, n_features;
-    int width; /* 1: uint8 codes, 2: uint16 codes */
-    void *codes;
+    int width;          /* 1: uint8 codes, 2: uint16 codes */
+    void *codes;        /* n_rows x n_features */
+    void *col_codes;    /* n_features x n_rows */
     uint32_t *hist_off; /* n_features + 1; hist_off[n_features] = total slots */
 };
 

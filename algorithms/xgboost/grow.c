@@ -255,14 +255,14 @@ static size_t partition_pass(const struct ar_gbt_binmat *b, uint32_t f, uint32_t
                              bool dl, const uint32_t *restrict rows, const float *restrict gh,
                              size_t a, size_t z, uint32_t *restrict trows, float *restrict tgh)
 {
-    const size_t nf = b->n_features;
+    const size_t nr = b->n_rows;
     const uint32_t miss_left = dl ? nb : UINT32_MAX;
     size_t li = a, ri = z;
     if (b->width == 1) {
-        const uint8_t *c = (const uint8_t *)b->codes + f;
+        const uint8_t *c = (const uint8_t *)b->col_codes + (size_t)f * nr;
         for (size_t i = a; i < z; i++) {
             const uint32_t r = rows[i];
-            const uint32_t code = c[(size_t)r * nf];
+            const uint32_t code = c[r];
             const size_t left = ((int32_t)code <= bin) | (code == miss_left);
             uint64_t pair;
             memcpy(&pair, gh + 2 * i, sizeof pair);
@@ -274,10 +274,10 @@ static size_t partition_pass(const struct ar_gbt_binmat *b, uint32_t f, uint32_t
             ri -= 1 - left;
         }
     } else {
-        const uint16_t *c = (const uint16_t *)b->codes + f;
+        const uint16_t *c = (const uint16_t *)b->col_codes + (size_t)f * nr;
         for (size_t i = a; i < z; i++) {
             const uint32_t r = rows[i];
-            const uint32_t code = c[(size_t)r * nf];
+            const uint32_t code = c[r];
             const size_t left = ((int32_t)code <= bin) | (code == miss_left);
             uint64_t pair;
             memcpy(&pair, gh + 2 * i, sizeof pair);

@@ -141,8 +141,7 @@ int ar_gbt_predict(const struct ar_model *base, const struct ar_batch *in, struc
     float *score = NULL, *label = NULL;
     const bool softprob = m->obj == AR_GBT_OBJ_SOFTPROB;
     if (rc == AR_OK)
-        rc =
-            ar_table_add(out, "score", softprob ? K : 1, false, &score);
+        rc = ar_table_add(out, "score", softprob ? K : 1, false, &score);
     if (rc == AR_OK) {
         ar_gbt_transform(m->obj, m->n_groups, margin, n, false, score);
         bool has_label =

@@ -158,19 +158,25 @@ void ar_gbt_cuts_release(struct ar_gbt_cuts *c)
     memset(c, 0, sizeof *c);
 }
 
+/* upper_bound over vals[0..n) (first index with vals[idx] > v), clamped to n - 1, without
+ * data-dependent branches: the candidate range [base, base + len] halves each step by a
+ * conditional move. v is not NaN. */
+static inline uint32_t cut_search(const float *vals, uint32_t n, float v)
+{
+    const float *base = vals;
+    uint32_t len = n;
+    while (len > 1) {
+        uint32_t half = len / 2;
+        base = base[half] <= v ? base + half : base;
+        len -= half;
+    }
+    uint32_t idx = (uint32_t)(base - vals) + (n > 0 && base[0] <= v);
+    return idx == n ? n - 1 : idx;
+}
+
 uint32_t ar_gbt_cuts_search(const struct ar_gbt_cuts *c, size_t f, float v)
 {
-    const float *vals = c->values + c->ptr[f];
-    uint32_t n = c->ptr[f + 1] - c->ptr[f];
-    uint32_t lo = 0, hi = n; /* first index with vals[idx] > v */
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        if (vals[mid] > v)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo == n ? n - 1 : lo;
+    return cut_search(c->values + c->ptr[f], c->ptr[f + 1] - c->ptr[f], v);
 }
 
 int ar_gbt_cuts_build(const struct ar_batch *data, const float *weights, int max_bin, int n_threads,
@@ -300,6 +306,7 @@ fail:
 void ar_gbt_binmat_release(struct ar_gbt_binmat *b)
 {
     ar_free(b->codes);
+    ar_free(b->col_codes);
     ar_free(b->hist_off);
     memset(b, 0, sizeof *b);
 }
@@ -330,7 +337,8 @@ int ar_gbt_binmat_build(const struct ar_batch *data, const struct ar_gbt_cuts *c
         return ar_err_set(AR_ERR_LIMIT, "bin matrix of %zu x %zu is too large", nr, nf);
     }
     out->codes = ar_allocn(cells ? cells : 1, (size_t)out->width);
-    if (!out->codes) {
+    out->col_codes = ar_allocn(cells ? cells : 1, (size_t)out->width);
+    if (!out->codes || !out->col_codes) {
         ar_gbt_binmat_release(out);
         return AR_ERR_NOMEM;
     }
@@ -338,6 +346,8 @@ int ar_gbt_binmat_build(const struct ar_batch *data, const struct ar_gbt_cuts *c
     const int width = out->width;
     uint8_t *c8 = out->codes;
     uint16_t *c16 = out->codes;
+    uint8_t *k8 = out->col_codes;
+    uint16_t *k16 = out->col_codes;
 #pragma omp parallel num_threads(nt)
     {
         size_t r0, r1;
@@ -348,8 +358,8 @@ int ar_gbt_binmat_build(const struct ar_batch *data, const struct ar_gbt_cuts *c
                 const float *row = data->dense.data + i * data->dense.stride;
                 for (size_t f = 0; f < nf; f++) {
                     float v = row[f];
-                    uint32_t code =
-                        isnan(v) ? cuts->ptr[f + 1] - cuts->ptr[f] : ar_gbt_cuts_search(cuts, f, v);
+                    const uint32_t nb = cuts->ptr[f + 1] - cuts->ptr[f];
+                    uint32_t code = isnan(v) ? nb : cut_search(cuts->values + cuts->ptr[f], nb, v);
                     if (width == 1)
                         c8[base + f] = (uint8_t)code;
                     else
@@ -369,12 +379,25 @@ int ar_gbt_binmat_build(const struct ar_batch *data, const struct ar_gbt_cuts *c
                     float v = c->values[k];
                     if (f >= nf || isnan(v))
                         continue;
-                    uint32_t code = ar_gbt_cuts_search(cuts, f, v);
+                    uint32_t code =
+                        cut_search(cuts->values + cuts->ptr[f], cuts->ptr[f + 1] - cuts->ptr[f], v);
                     if (width == 1)
                         c8[base + f] = (uint8_t)code;
                     else
                         c16[base + f] = (uint16_t)code;
                 }
+            }
+        }
+        /* the same codes column-major, 64 rows at a time (the block stays in L1) */
+        for (size_t i0 = r0; i0 < r1; i0 += 64) {
+            const size_t i1 = i0 + 64 < r1 ? i0 + 64 : r1;
+            for (size_t f = 0; f < nf; f++) {
+                if (width == 1)
+                    for (size_t i = i0; i < i1; i++)
+                        k8[f * nr + i] = c8[i * nf + f];
+                else
+                    for (size_t i = i0; i < i1; i++)
+                        k16[f * nr + i] = c16[i * nf + f];
             }
         }
     }
