@@ -284,6 +284,12 @@ struct ar_gbt_pnode {
     int32_t right;
 };
 
+/* Node of the complete level-order layout: node i's children are 2i+1 (left) and 2i+2. */
+struct ar_gbt_fnode {
+    float thr;     /* go left iff x < thr */
+    uint32_t feat; /* default_left is kept apart (flat_dl): only rows with NaN need it */
+};
+
 struct ar_gbt_model {
     struct ar_model base;
     enum ar_gbt_obj obj;
@@ -298,6 +304,17 @@ struct ar_gbt_model {
     int32_t *tree_info;
     struct ar_gbt_node *nodes;
     struct ar_gbt_pnode *pnodes; /* same indexing as nodes */
+    /* Prediction layout (ar_gbt_model_finish): every tree padded to depth flat_depth as a
+     * complete tree, a leaf above the bottom becoming a node whose subtrees all hold its value;
+     * tree t's nodes are flat_nodes[t * (2^D - 1) ..] (default_left in flat_dl at the same
+     * index) and its leaves flat_leaves[t * 2^D ..].
+     * flat_depth is -1 when the trees are too deep for it (the linked nodes are used). */
+    int flat_depth;
+    size_t flat_trees, flat_cap; /* trees laid out; capacity in trees */
+    struct ar_gbt_fnode *flat_nodes;
+    uint8_t *flat_dl;
+    float *flat_leaves;
+    uint32_t n_split_features; /* 1 + the largest feature index split on (0: none) */
     /* attributes */
     bool has_best;
     long best_iteration, best_ntree_limit;
@@ -307,7 +324,8 @@ struct ar_gbt_model {
 
 /* The margin that base_score stands for under obj (logit, log, or itself). */
 float ar_gbt_base_margin(enum ar_gbt_obj obj, float base_score);
-/* Builds pnodes from nodes (after train or load). */
+/* Builds pnodes and the flat layout from nodes (after train or load; incremental when trees
+ * were only appended or removed from the end since the last call). */
 int ar_gbt_model_finish(struct ar_gbt_model *m);
 void ar_gbt_model_free(struct ar_model *m);
 /* SAGEMAKER_INFERENCE_OUTPUT keys from a prediction table (select.c). */
@@ -382,6 +400,9 @@ int ar_gbt_predict_margin(const struct ar_gbt_model *m, const struct ar_batch *i
 /* Adds the outputs of trees [t0, t1) to margin (n_rows x n_groups) for every row of b. */
 int ar_gbt_predict_add(const struct ar_gbt_model *m, const struct ar_batch *b, size_t t0, size_t t1,
                        int n_threads, float *margin);
+/* Naive reference of ar_gbt_predict_add: one row at a time through the tree nodes (tests). */
+int ar_gbt_predict_add_ref(const struct ar_gbt_model *m, const struct ar_batch *b, size_t t0,
+                           size_t t1, float *margin);
 /* The ar_algo predict hook: "score" (+ "predicted_label" where meaningful). */
 int ar_gbt_predict(const struct ar_model *m, const struct ar_batch *in, struct ar_table *out);
 
