@@ -311,6 +311,71 @@ void ar_gbt_binmat_release(struct ar_gbt_binmat *b)
     memset(b, 0, sizeof *b);
 }
 
+/* Rows binned together per feature: their searches advance in lockstep, so the dependent
+ * loads of different rows overlap. */
+#define BIN_BLOCK 16
+
+/* Codes of feature f for dense rows [i0, i0 + n) (n <= BIN_BLOCK) into out. */
+static void bin_dense_block(const struct ar_batch *data, const struct ar_gbt_cuts *cuts, size_t f,
+                            size_t i0, size_t n, uint32_t *out)
+{
+    const float *vals = cuts->values + cuts->ptr[f];
+    const uint32_t nb = cuts->ptr[f + 1] - cuts->ptr[f];
+    const float *col = data->dense.data + i0 * data->dense.stride + f;
+    const size_t stride = data->dense.stride;
+    float v[BIN_BLOCK];
+    uint32_t base[BIN_BLOCK];
+    for (size_t j = 0; j < n; j++) {
+        v[j] = col[j * stride];
+        base[j] = 0;
+    }
+    /* the upper_bound of cut_search, n rows at a time (NaN rows give garbage, replaced) */
+    uint32_t len = nb;
+    while (len > 1) {
+        const uint32_t half = len / 2;
+        for (size_t j = 0; j < n; j++)
+            base[j] = vals[base[j] + half] <= v[j] ? base[j] + half : base[j];
+        len -= half;
+    }
+    for (size_t j = 0; j < n; j++) {
+        uint32_t idx = base[j] + (nb > 0 && vals[base[j]] <= v[j]);
+        idx = idx == nb ? nb - 1 : idx;
+        out[j] = isnan(v[j]) ? nb : idx;
+    }
+}
+
+/* Codes of CSR rows [i0, i0 + n) into the row-major codes (absent and NaN entries missing; a
+ * repeated index keeps its last value). */
+static void bin_sparse_rows(const struct ar_batch *data, const struct ar_gbt_cuts *cuts, size_t i0,
+                            size_t n, struct ar_gbt_binmat *out)
+{
+    const struct ar_csr *c = &data->csr;
+    const size_t nf = out->n_features;
+    uint8_t *c8 = out->codes;
+    uint16_t *c16 = out->codes;
+    for (size_t i = i0; i < i0 + n; i++) {
+        for (size_t f = 0; f < nf; f++) {
+            uint32_t code = cuts->ptr[f + 1] - cuts->ptr[f];
+            if (out->width == 1)
+                c8[i * nf + f] = (uint8_t)code;
+            else
+                c16[i * nf + f] = (uint16_t)code;
+        }
+        for (uint64_t k = c->indptr[i]; k < c->indptr[i + 1]; k++) {
+            size_t f = c->indices[k];
+            float v = c->values[k];
+            if (f >= nf || isnan(v))
+                continue;
+            uint32_t code =
+                cut_search(cuts->values + cuts->ptr[f], cuts->ptr[f + 1] - cuts->ptr[f], v);
+            if (out->width == 1)
+                c8[i * nf + f] = (uint8_t)code;
+            else
+                c16[i * nf + f] = (uint16_t)code;
+        }
+    }
+}
+
 int ar_gbt_binmat_build(const struct ar_batch *data, const struct ar_gbt_cuts *cuts, int n_threads,
                         struct ar_gbt_binmat *out)
 {
@@ -344,60 +409,37 @@ int ar_gbt_binmat_build(const struct ar_batch *data, const struct ar_gbt_cuts *c
     }
     const int nt = n_threads > 0 ? n_threads : 1;
     const int width = out->width;
-    uint8_t *c8 = out->codes;
-    uint16_t *c16 = out->codes;
-    uint8_t *k8 = out->col_codes;
-    uint16_t *k16 = out->col_codes;
 #pragma omp parallel num_threads(nt)
     {
         size_t r0, r1;
         ar_par_range(nr, ar_par_tid(), ar_par_region_size(), &r0, &r1);
-        for (size_t i = r0; i < r1; i++) {
-            size_t base = i * nf;
-            if (!data->is_sparse) {
-                const float *row = data->dense.data + i * data->dense.stride;
-                for (size_t f = 0; f < nf; f++) {
-                    float v = row[f];
-                    const uint32_t nb = cuts->ptr[f + 1] - cuts->ptr[f];
-                    uint32_t code = isnan(v) ? nb : cut_search(cuts->values + cuts->ptr[f], nb, v);
-                    if (width == 1)
-                        c8[base + f] = (uint8_t)code;
-                    else
-                        c16[base + f] = (uint16_t)code;
-                }
-            } else {
-                for (size_t f = 0; f < nf; f++) {
-                    uint32_t code = cuts->ptr[f + 1] - cuts->ptr[f];
-                    if (width == 1)
-                        c8[base + f] = (uint8_t)code;
-                    else
-                        c16[base + f] = (uint16_t)code;
-                }
-                const struct ar_csr *c = &data->csr;
-                for (uint64_t k = c->indptr[i]; k < c->indptr[i + 1]; k++) {
-                    size_t f = c->indices[k];
-                    float v = c->values[k];
-                    if (f >= nf || isnan(v))
-                        continue;
-                    uint32_t code =
-                        cut_search(cuts->values + cuts->ptr[f], cuts->ptr[f + 1] - cuts->ptr[f], v);
-                    if (width == 1)
-                        c8[base + f] = (uint8_t)code;
-                    else
-                        c16[base + f] = (uint16_t)code;
-                }
-            }
-        }
-        /* the same codes column-major, 64 rows at a time (the block stays in L1) */
-        for (size_t i0 = r0; i0 < r1; i0 += 64) {
-            const size_t i1 = i0 + 64 < r1 ? i0 + 64 : r1;
+        uint32_t blk[BIN_BLOCK];
+        for (size_t i0 = r0; i0 < r1; i0 += BIN_BLOCK) {
+            const size_t n = r1 - i0 < BIN_BLOCK ? r1 - i0 : BIN_BLOCK;
+            if (data->is_sparse)
+                bin_sparse_rows(data, cuts, i0, n, out);
             for (size_t f = 0; f < nf; f++) {
-                if (width == 1)
-                    for (size_t i = i0; i < i1; i++)
-                        k8[f * nr + i] = c8[i * nf + f];
-                else
-                    for (size_t i = i0; i < i1; i++)
-                        k16[f * nr + i] = c16[i * nf + f];
+                if (width == 1) {
+                    uint8_t *rm = (uint8_t *)out->codes + i0 * nf + f;
+                    uint8_t *cm = (uint8_t *)out->col_codes + f * nr + i0;
+                    if (!data->is_sparse) {
+                        bin_dense_block(data, cuts, f, i0, n, blk);
+                        for (size_t j = 0; j < n; j++)
+                            rm[j * nf] = (uint8_t)blk[j];
+                    }
+                    for (size_t j = 0; j < n; j++)
+                        cm[j] = rm[j * nf];
+                } else {
+                    uint16_t *rm = (uint16_t *)out->codes + i0 * nf + f;
+                    uint16_t *cm = (uint16_t *)out->col_codes + f * nr + i0;
+                    if (!data->is_sparse) {
+                        bin_dense_block(data, cuts, f, i0, n, blk);
+                        for (size_t j = 0; j < n; j++)
+                            rm[j * nf] = (uint16_t)blk[j];
+                    }
+                    for (size_t j = 0; j < n; j++)
+                        cm[j] = rm[j * nf];
+                }
             }
         }
     }
