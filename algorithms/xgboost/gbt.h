@@ -210,6 +210,11 @@ struct ar_gbt_binmat {
 int ar_gbt_binmat_build(const struct ar_batch *data, const struct ar_gbt_cuts *cuts, int n_threads,
                         struct ar_gbt_binmat *out);
 void ar_gbt_binmat_release(struct ar_gbt_binmat *b);
+/* ar_gbt_cuts_build then ar_gbt_binmat_build with the same results, faster for dense data: each
+ * column's codes come from a merge of its sorted values with its cuts. On failure neither
+ * output holds anything. */
+int ar_gbt_quantize(const struct ar_batch *data, const float *weights, int max_bin, int n_threads,
+                    struct ar_gbt_cuts *cuts, struct ar_gbt_binmat *out);
 
 static inline uint32_t ar_gbt_binmat_get(const struct ar_gbt_binmat *b, size_t r, size_t f)
 {

@@ -23,7 +23,7 @@ struct wq_entry {
 
 struct vw {
     uint32_t key; /* order-preserving encoding of the float value */
-    float w;
+    uint32_t row; /* the value's row (for its weight and its bin code) */
 };
 
 static inline uint32_t float_key(float v)
@@ -41,25 +41,34 @@ static inline float key_float(uint32_t k)
     return v;
 }
 
-/* LSD radix sort of n pairs by key (11-bit digits, 3 passes), using tmp of n pairs. The result
- * ends in a (three passes: a -> tmp -> a -> tmp, then copied back). */
+/* LSD radix sort of n pairs by key (11-bit digits, 3 passes; the counts of all three digits
+ * come from one sweep, and a digit every key shares is skipped), using tmp of n pairs. Stable;
+ * the result ends in a. */
 static void radix_sort(struct vw *a, struct vw *tmp, size_t n)
 {
-    size_t count[2048];
+    static const int shifts[3] = {0, 11, 22};
+    size_t count[3][2048];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t k = a[i].key;
+        count[0][k & 2047u]++;
+        count[1][(k >> 11) & 2047u]++;
+        count[2][(k >> 22) & 2047u]++;
+    }
     struct vw *src = a, *dst = tmp;
     for (int pass = 0; pass < 3; pass++) {
-        int shift = pass * 11;
-        memset(count, 0, sizeof count);
-        for (size_t i = 0; i < n; i++)
-            count[(src[i].key >> shift) & 2047u]++;
+        const int shift = shifts[pass];
+        size_t *cnt = count[pass];
+        if (n == 0 || cnt[(src[0].key >> shift) & 2047u] == n)
+            continue;
         size_t sum = 0;
         for (int d = 0; d < 2048; d++) {
-            size_t c = count[d];
-            count[d] = sum;
+            size_t c = cnt[d];
+            cnt[d] = sum;
             sum += c;
         }
         for (size_t i = 0; i < n; i++)
-            dst[count[(src[i].key >> shift) & 2047u]++] = src[i];
+            dst[cnt[(src[i].key >> shift) & 2047u]++] = src[i];
         struct vw *t = src;
         src = dst;
         dst = t;
@@ -104,8 +113,8 @@ static size_t set_prune(const struct wq_entry *src, size_t n, size_t maxsize, st
 
 /* Cuts of one column from its sorted (value, weight) pairs. Writes at most max_bin cuts into
  * cut_out; returns their count and sets *min_val. `sum` (2 * n entries) is scratch. */
-static size_t column_cuts(struct vw *pairs, size_t n, int max_bin, struct wq_entry *sum,
-                          float *cut_out, float *min_val)
+static size_t column_cuts(struct vw *pairs, size_t n, int max_bin, const float *weights,
+                          struct wq_entry *sum, float *cut_out, float *min_val)
 {
     if (n == 0) {
         *min_val = 1e-5f;
@@ -117,9 +126,11 @@ static size_t column_cuts(struct vw *pairs, size_t n, int max_bin, struct wq_ent
     float wsum = 0.0f;
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
-        float w = pairs[i].w;
-        while (j < n && pairs[j].key == pairs[i].key)
-            w += pairs[j++].w;
+        float w = weights ? weights[pairs[i].row] : 1.0f;
+        while (j < n && pairs[j].key == pairs[i].key) {
+            w += weights ? weights[pairs[j].row] : 1.0f;
+            j++;
+        }
         sum[m].rmin = wsum;
         sum[m].rmax = wsum + w;
         sum[m].wmin = w;
@@ -179,8 +190,29 @@ uint32_t ar_gbt_cuts_search(const struct ar_gbt_cuts *c, size_t f, float v)
     return cut_search(c->values + c->ptr[f], c->ptr[f + 1] - c->ptr[f], v);
 }
 
-int ar_gbt_cuts_build(const struct ar_batch *data, const float *weights, int max_bin, int n_threads,
-                      struct ar_gbt_cuts *out)
+/* Dense columns gathered per sweep over the rows (a row's values share cache lines). */
+#define COL_GROUP 4
+
+/* Column f's codes from its sorted pairs (cuts vals[0..nb)): a merge walk instead of a search
+ * per value. Rows without a value (NaN) get the missing code nb. */
+static void column_codes(const struct vw *pairs, size_t n, size_t n_rows, const float *vals,
+                         uint32_t nb, uint8_t *col)
+{
+    if (n < n_rows)
+        memset(col, (int)nb, n_rows);
+    uint32_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float v = key_float(pairs[i].key);
+        while (j < nb && vals[j] <= v)
+            j++;
+        col[pairs[i].row] = (uint8_t)(j == nb ? nb - 1 : j);
+    }
+}
+
+/* The cuts; with col8 (dense data only), also every feature's uint8 codes column-major
+ * (col8[f * n_rows + row]) where they fit: bin_ok[f] says whether they did. */
+static int cuts_build(const struct ar_batch *data, const float *weights, int max_bin, int n_threads,
+                      struct ar_gbt_cuts *out, uint8_t *col8, uint8_t *bin_ok)
 {
     memset(out, 0, sizeof *out);
     const size_t nf = data->n_cols, nr = data->n_rows;
@@ -227,19 +259,20 @@ int ar_gbt_cuts_build(const struct ar_batch *data, const float *weights, int max
             for (uint64_t k = c->indptr[i]; k < c->indptr[i + 1]; k++)
                 col_rows[fill[c->indices[k]]++] = (uint32_t)(k - c->indptr[0]);
         ar_free(fill);
-        if (weights) {
-            entry_row = ar_allocn(nnz ? nnz : 1, sizeof *entry_row);
-            if (!entry_row)
-                goto fail;
-            for (size_t i = 0; i < nr; i++)
-                for (uint64_t k = c->indptr[i]; k < c->indptr[i + 1]; k++)
-                    entry_row[k - c->indptr[0]] = (uint32_t)i;
-        }
+        entry_row = ar_allocn(nnz ? nnz : 1, sizeof *entry_row);
+        if (!entry_row)
+            goto fail;
+        for (size_t i = 0; i < nr; i++)
+            for (uint64_t k = c->indptr[i]; k < c->indptr[i + 1]; k++)
+                entry_row[k - c->indptr[0]] = (uint32_t)i;
     }
 
-    size_t per = nr ? nr : 1;
-    pairs = ar_allocn((size_t)nt * 2 * per, sizeof *pairs);
-    sums = ar_allocn((size_t)nt * 2 * per, sizeof *sums);
+    /* per thread: COL_GROUP gathered columns, radix scratch, and the summary (one entry per
+     * distinct value plus the first pruning's max_bin * 8) */
+    const size_t per = nr ? nr : 1, n_group = data->is_sparse ? 1 : COL_GROUP;
+    const size_t per_pairs = (n_group + 1) * per, per_sums = per + (size_t)max_bin * 8 + 1;
+    pairs = ar_allocn((size_t)nt * per_pairs, sizeof *pairs);
+    sums = ar_allocn((size_t)nt * per_sums, sizeof *sums);
     if (!pairs || !sums)
         goto fail;
 
@@ -248,36 +281,53 @@ int ar_gbt_cuts_build(const struct ar_batch *data, const float *weights, int max
         int tid = ar_par_tid(), nth = ar_par_region_size();
         size_t f0, f1;
         ar_par_range(nf, tid, nth, &f0, &f1);
-        struct vw *pv = pairs + (size_t)tid * 2 * per, *tmp = pv + per;
-        struct wq_entry *sv = sums + (size_t)tid * 2 * per;
-        for (size_t f = f0; f < f1; f++) {
-            size_t n = 0;
+        struct vw *pv = pairs + (size_t)tid * per_pairs, *tmp = pv + n_group * per;
+        struct wq_entry *sv = sums + (size_t)tid * per_sums;
+        size_t cnt[COL_GROUP];
+        for (size_t fg = f0; fg < f1; fg += n_group) {
+            const size_t g = f1 - fg < n_group ? f1 - fg : n_group;
+            /* gather columns fg .. fg + g in one sweep over the rows */
+            memset(cnt, 0, sizeof cnt);
             if (!data->is_sparse) {
                 const struct ar_mat *m = &data->dense;
                 for (size_t i = 0; i < nr; i++) {
-                    float v = m->data[i * m->stride + f];
-                    if (!isnan(v)) {
-                        pv[n].key = float_key(v == 0.0f ? 0.0f : v);
-                        pv[n].w = weights ? weights[i] : 1.0f;
-                        n++;
+                    const float *row = m->data + i * m->stride + fg;
+                    for (size_t k = 0; k < g; k++) {
+                        float v = row[k];
+                        if (!isnan(v)) {
+                            struct vw *e = pv + k * per + cnt[k]++;
+                            e->key = float_key(v == 0.0f ? 0.0f : v);
+                            e->row = (uint32_t)i;
+                        }
                     }
                 }
             } else {
                 const struct ar_csr *c = &data->csr;
-                for (uint32_t k = col_ptr[f]; k < col_ptr[f + 1]; k++) {
+                for (uint32_t k = col_ptr[fg]; k < col_ptr[fg + 1]; k++) {
                     uint64_t e = c->indptr[0] + col_rows[k];
                     float v = c->values[e];
                     if (!isnan(v)) {
-                        pv[n].key = float_key(v == 0.0f ? 0.0f : v);
-                        pv[n].w = weights ? weights[entry_row[col_rows[k]]] : 1.0f;
-                        n++;
+                        pv[cnt[0]].key = float_key(v == 0.0f ? 0.0f : v);
+                        pv[cnt[0]].row = entry_row[col_rows[k]];
+                        cnt[0]++;
                     }
                 }
             }
-            out->has_missing[f] = n < nr;
-            radix_sort(pv, tmp, n);
-            n_cuts[f] = (uint32_t)column_cuts(pv, n, max_bin, sv, cut_tmp + f * (size_t)max_bin,
-                                              &out->min_vals[f]);
+            for (size_t k = 0; k < g; k++) {
+                const size_t f = fg + k, n = cnt[k];
+                struct vw *col = pv + k * per;
+                out->has_missing[f] = n < nr;
+                radix_sort(col, tmp, n);
+                float *cut = cut_tmp + f * (size_t)max_bin;
+                n_cuts[f] =
+                    (uint32_t)column_cuts(col, n, max_bin, weights, sv, cut, &out->min_vals[f]);
+                if (col8) {
+                    /* the largest code is n_cuts - 1, or n_cuts for missing values */
+                    bin_ok[f] = n_cuts[f] - 1 + (n < nr ? 1u : 0u) <= 255;
+                    if (bin_ok[f])
+                        column_codes(col, n, nr, cut, n_cuts[f], col8 + f * nr);
+                }
+            }
         }
     }
 
@@ -301,6 +351,12 @@ fail:
     if (rc != AR_OK)
         ar_gbt_cuts_release(out);
     return rc;
+}
+
+int ar_gbt_cuts_build(const struct ar_batch *data, const float *weights, int max_bin, int n_threads,
+                      struct ar_gbt_cuts *out)
+{
+    return cuts_build(data, weights, max_bin, n_threads, out, NULL, NULL);
 }
 
 void ar_gbt_binmat_release(struct ar_gbt_binmat *b)
@@ -376,6 +432,21 @@ static void bin_sparse_rows(const struct ar_batch *data, const struct ar_gbt_cut
     }
 }
 
+/* hist_off and the code width of cuts into b (b->n_rows, b->n_features set). */
+static void binmat_layout(const struct ar_gbt_cuts *cuts, struct ar_gbt_binmat *b)
+{
+    uint32_t max_code = 0;
+    b->hist_off[0] = 0;
+    for (size_t f = 0; f < b->n_features; f++) {
+        uint32_t nb = cuts->ptr[f + 1] - cuts->ptr[f];
+        uint32_t top = nb - 1 + (cuts->has_missing[f] ? 1u : 0u);
+        if (top > max_code)
+            max_code = top;
+        b->hist_off[f + 1] = b->hist_off[f] + nb + 1;
+    }
+    b->width = max_code <= 255 ? 1 : 2;
+}
+
 int ar_gbt_binmat_build(const struct ar_batch *data, const struct ar_gbt_cuts *cuts, int n_threads,
                         struct ar_gbt_binmat *out)
 {
@@ -386,16 +457,7 @@ int ar_gbt_binmat_build(const struct ar_batch *data, const struct ar_gbt_cuts *c
     out->hist_off = ar_allocn(nf + 1, sizeof *out->hist_off);
     if (!out->hist_off)
         return AR_ERR_NOMEM;
-    uint32_t max_code = 0;
-    out->hist_off[0] = 0;
-    for (size_t f = 0; f < nf; f++) {
-        uint32_t nb = cuts->ptr[f + 1] - cuts->ptr[f];
-        uint32_t top = nb - 1 + (cuts->has_missing[f] ? 1u : 0u);
-        if (top > max_code)
-            max_code = top;
-        out->hist_off[f + 1] = out->hist_off[f] + nb + 1;
-    }
-    out->width = max_code <= 255 ? 1 : 2;
+    binmat_layout(cuts, out);
     size_t cells;
     if (ar_mul_overflow(nr, nf, &cells)) {
         ar_gbt_binmat_release(out);
@@ -441,6 +503,71 @@ int ar_gbt_binmat_build(const struct ar_batch *data, const struct ar_gbt_cuts *c
                         cm[j] = rm[j * nf];
                 }
             }
+        }
+    }
+    return AR_OK;
+}
+
+int ar_gbt_quantize(const struct ar_batch *data, const float *weights, int max_bin, int n_threads,
+                    struct ar_gbt_cuts *cuts, struct ar_gbt_binmat *out)
+{
+    memset(out, 0, sizeof *out);
+    const size_t nf = data->n_cols, nr = data->n_rows;
+    size_t cells;
+    if (data->is_sparse || ar_mul_overflow(nr, nf, &cells) || cells == 0) {
+        AR_TRY(ar_gbt_cuts_build(data, weights, max_bin, n_threads, cuts));
+        int rc = ar_gbt_binmat_build(data, cuts, n_threads, out);
+        if (rc != AR_OK)
+            ar_gbt_cuts_release(cuts);
+        return rc;
+    }
+    out->n_rows = nr;
+    out->n_features = nf;
+    out->width = 1;
+    out->col_codes = ar_allocn(cells, 1);
+    out->hist_off = ar_allocn(nf + 1, sizeof *out->hist_off);
+    uint8_t *bin_ok = ar_allocn(nf, 1);
+    if (!out->col_codes || !out->hist_off || !bin_ok) {
+        ar_free(bin_ok);
+        ar_gbt_binmat_release(out);
+        return AR_ERR_NOMEM;
+    }
+    int rc = cuts_build(data, weights, max_bin, n_threads, cuts, out->col_codes, bin_ok);
+    bool all_ok = true;
+    for (size_t f = 0; f < nf; f++)
+        all_ok = all_ok && bin_ok[f];
+    ar_free(bin_ok);
+    if (rc != AR_OK) {
+        ar_gbt_binmat_release(out);
+        return rc;
+    }
+    binmat_layout(cuts, out);
+    if (!all_ok || out->width != 1) { /* some feature needs 16-bit codes: bin by search */
+        ar_gbt_binmat_release(out);
+        rc = ar_gbt_binmat_build(data, cuts, n_threads, out);
+        if (rc != AR_OK)
+            ar_gbt_cuts_release(cuts);
+        return rc;
+    }
+    out->codes = ar_allocn(cells, 1);
+    if (!out->codes) {
+        ar_gbt_binmat_release(out);
+        ar_gbt_cuts_release(cuts);
+        return AR_ERR_NOMEM;
+    }
+    /* row-major from column-major, 64 rows at a time */
+    const int nt = n_threads > 0 ? n_threads : 1;
+    const uint8_t *col = out->col_codes;
+    uint8_t *row = out->codes;
+#pragma omp parallel num_threads(nt)
+    {
+        size_t r0, r1;
+        ar_par_range(nr, ar_par_tid(), ar_par_region_size(), &r0, &r1);
+        for (size_t i0 = r0; i0 < r1; i0 += 64) {
+            const size_t i1 = i0 + 64 < r1 ? i0 + 64 : r1;
+            for (size_t f = 0; f < nf; f++)
+                for (size_t i = i0; i < i1; i++)
+                    row[i * nf + f] = col[f * nr + i];
         }
     }
     return AR_OK;

@@ -181,8 +181,7 @@ int ar_gbt_train_batch(const struct ar_gbt_params *p, const struct ar_batch *tra
     m->tweedie_rho = cfg.tweedie_rho;
     m->huber_slope = cfg.huber_slope;
 
-    if ((rc = ar_gbt_cuts_build(train, train->weights, cfg.max_bin, nt, &cuts)) != AR_OK ||
-        (rc = ar_gbt_binmat_build(train, &cuts, nt, &bm)) != AR_OK ||
+    if ((rc = ar_gbt_quantize(train, train->weights, cfg.max_bin, nt, &cuts, &bm)) != AR_OK ||
         (rc = ar_gbt_grower_new(&cfg, &cuts, &bm, &grower)) != AR_OK)
         goto fail;
 

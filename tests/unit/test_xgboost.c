@@ -80,6 +80,76 @@ static void test_cuts(void)
     ar_free(xx);
 }
 
+/* ar_gbt_quantize (merge binning) gives exactly cuts_build + binmat_build: NaN, ties, weights,
+ * -0.0, a constant and an all-missing column, odd row counts, several threads, and a case
+ * needing 16-bit codes (which falls back to the search). */
+static void test_quantize_same(void)
+{
+    static const size_t rows[] = {1, 7, 333, 5000};
+    for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
+        for (int variant = 0; variant < 3; variant++) {
+            const size_t n = rows[ri], d = 9;
+            const int max_bin = variant == 2 ? 300 : 32;
+            float *x = ar_allocn(n * d, sizeof *x), *w = ar_allocn(n, sizeof *w);
+            CHECK(x && w);
+            if (!x || !w)
+                return;
+            struct ar_rng rng;
+            ar_rng_init(&rng, 40 + n, (uint64_t)variant);
+            for (size_t i = 0; i < n; i++) {
+                w[i] = (float)ar_rng_uniform(&rng) * 2.0f;
+                for (size_t j = 0; j < d; j++) {
+                    double u = ar_rng_uniform(&rng);
+                    float v = j == 0   ? (float)ar_rng_normal(&rng)
+                              : j == 1 ? (float)(int)(u * 5) - 2.0f /* ties, -0.0 via below */
+                              : j == 2 ? 3.0f                       /* constant */
+                              : j == 3 ? NAN                        /* all missing */
+                                       : (float)(ar_rng_normal(&rng) * 100.0);
+                    if (j == 1 && v == 0.0f && u < 0.3)
+                        v = -0.0f;
+                    if (j >= 4 && u < 0.1)
+                        v = NAN;
+                    x[i * d + j] = v;
+                }
+            }
+            struct ar_batch b = dense_batch(x, n, d, NULL);
+            const float *wt = variant == 1 ? w : NULL;
+            for (int nt = 1; nt <= 3; nt += 2) {
+                struct ar_gbt_cuts c1, c2;
+                struct ar_gbt_binmat b1, b2;
+                CHECK_OK(ar_gbt_cuts_build(&b, wt, max_bin, nt, &c1));
+                CHECK_OK(ar_gbt_binmat_build(&b, &c1, nt, &b1));
+                CHECK_OK(ar_gbt_quantize(&b, wt, max_bin, nt, &c2, &b2));
+                CHECK(memcmp(c1.ptr, c2.ptr, (d + 1) * sizeof *c1.ptr) == 0);
+                CHECK(memcmp(c1.values, c2.values, c1.ptr[d] * sizeof *c1.values) == 0);
+                CHECK(memcmp(c1.min_vals, c2.min_vals, d * sizeof *c1.min_vals) == 0);
+                CHECK(memcmp(c1.has_missing, c2.has_missing, d) == 0);
+                CHECK_INT(b1.width, b2.width);
+                CHECK(memcmp(b1.hist_off, b2.hist_off, (d + 1) * sizeof *b1.hist_off) == 0);
+                CHECK(memcmp(b1.codes, b2.codes, n * d * (size_t)b1.width) == 0);
+                CHECK(memcmp(b1.col_codes, b2.col_codes, n * d * (size_t)b1.width) == 0);
+                /* column-major is the transpose of row-major */
+                bool tr = true;
+                for (size_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < d; j++) {
+                        uint32_t cm = b2.width == 1 ? ((const uint8_t *)b2.col_codes)[j * n + i]
+                                                    : ((const uint16_t *)b2.col_codes)[j * n + i];
+                        tr = tr && cm == ar_gbt_binmat_get(&b2, i, j);
+                    }
+                CHECK(tr);
+                if (variant == 2 && n == 5000)
+                    CHECK_INT(b2.width, 2);
+                ar_gbt_binmat_release(&b1);
+                ar_gbt_binmat_release(&b2);
+                ar_gbt_cuts_release(&c1);
+                ar_gbt_cuts_release(&c2);
+            }
+            ar_free(x);
+            ar_free(w);
+        }
+    }
+}
+
 static void test_hist_kernel(void)
 {
     size_t shapes[] = {0, 1, 7, 5001};
@@ -354,6 +424,7 @@ static void test_bad_input(void)
 
 void test_suite_xgboost(void)
 {
+    test_quantize_same();
     int saved = ar_par_threads();
     test_cuts();
     test_hist_kernel();
