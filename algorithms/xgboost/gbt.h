@@ -187,6 +187,10 @@ struct ar_gbt_cuts {
     uint8_t *has_missing; /* per feature: some row has no value */
 };
 
+/* Advises transparent huge pages for a large array not yet touched (a no-op where
+ * unsupported): first touches of fresh memory and TLB misses are both costly at scale. */
+void ar_gbt_advise_huge(void *p, size_t bytes);
+
 /* Weighted quantile cuts of every column as XGBoost's hist sketch, max_bin bins at most per
  * feature. `weights` may be NULL. Columns are sketched in parallel. */
 int ar_gbt_cuts_build(const struct ar_batch *data, const float *weights, int max_bin, int n_threads,

@@ -122,6 +122,10 @@ int ar_gbt_grower_new(const struct ar_gbt_config *cfg, const struct ar_gbt_cuts 
     if (!g->rows || !g->tmp_rows || !g->gh || !g->tmp_gh || !g->scratch || !g->node_feats ||
         !g->resid || !g->order)
         goto nomem;
+    ar_gbt_advise_huge(g->rows, nr * sizeof *g->rows);
+    ar_gbt_advise_huge(g->tmp_rows, nr * sizeof *g->tmp_rows);
+    ar_gbt_advise_huge(g->gh, nr * 2 * sizeof *g->gh);
+    ar_gbt_advise_huge(g->tmp_gh, nr * 2 * sizeof *g->tmp_gh);
     if (cfg->monotone) {
         g->mono = ar_callocn(nf, sizeof *g->mono);
         if (!g->mono)

@@ -197,6 +197,11 @@ int ar_gbt_train_batch(const struct ar_gbt_params *p, const struct ar_batch *tra
         rc = AR_ERR_NOMEM;
         goto fail;
     }
+    ar_gbt_advise_huge(margin, n * K * sizeof *margin);
+    ar_gbt_advise_huge(pred, n * K * sizeof *pred);
+    ar_gbt_advise_huge(gh, n * K * 2 * sizeof *gh);
+    ar_gbt_advise_huge(leaf, n * sizeof *leaf);
+    ar_gbt_advise_huge(rows, n * sizeof *rows);
     for (size_t i = 0; i < n * K; i++)
         margin[i] = base;
     for (size_t f = 0; f < nf; f++)
