@@ -363,9 +363,12 @@ int ar_gbt_grower_grow(struct ar_gbt_grower *g, const float *gh, const uint32_t 
 
 /* Checks every label for obj; AR_ERR_INVALID naming the first bad row and XGBoost's wording. */
 int ar_gbt_labels_check(enum ar_gbt_obj obj, int num_class, const float *labels, size_t n);
-/* Gradient pairs for n rows: margin is n x n_groups, out is n x n_groups x 2. */
-void ar_gbt_gradients(const struct ar_gbt_config *cfg, const float *margin, const float *labels,
-                      const float *weights, size_t n, int n_threads, float *out);
+/* Gradient pairs for n rows: margin is n x n_groups, out is n x n_groups x 2. prob may give
+ * ar_gbt_transform(margin) for the logistic objectives (their sigmoid, already computed for
+ * the metrics); it is ignored for the others, and NULL computes it. */
+void ar_gbt_gradients(const struct ar_gbt_config *cfg, const float *margin, const float *prob,
+                      const float *labels, const float *weights, size_t n, int n_threads,
+                      float *out);
 /* Output transform of n rows of margins (n x n_groups) into out (n x width, width = n_groups
  * for multi:softprob and evaluation, 1 for multi:softmax when !eval). */
 void ar_gbt_transform(enum ar_gbt_obj obj, int n_groups, const float *margin, size_t n, bool eval,

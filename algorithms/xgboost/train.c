@@ -234,7 +234,9 @@ int ar_gbt_train_batch(const struct ar_gbt_params *p, const struct ar_batch *tra
             AR_INFO("stop requested: ending training after %d rounds", rounds_done);
             break;
         }
-        ar_gbt_gradients(&cfg, margin, train->labels, train->weights, n, nt, gh);
+        /* pred holds the transformed margins of the last round's train metrics */
+        ar_gbt_gradients(&cfg, margin, round > 0 ? pred : NULL, train->labels, train->weights, n,
+                         nt, gh);
         /* room for this round's trees */
         size_t need = m->n_trees + trees_per_round;
         if (need > cap_trees) {
