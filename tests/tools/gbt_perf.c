@@ -179,17 +179,18 @@ int main(int argc, char **argv)
         ar_gbt_cuts_release(&cuts);
     }
     struct ar_gbt_model *m = NULL;
-    double train_s = 0.0;
+    double train_s = 0.0, train_cpu = 0.0;
     if (!skip_train) {
         struct ar_gbt_params p;
         memset(&p, 0, sizeof p);
         if (ar_hp_parse(ar_gbt_hp, kv, n_kv, true, &p) != AR_OK ||
             ar_gbt_params_validate(&p) != AR_OK)
             return fail("hyperparameters");
-        double t0 = ar_time_now();
+        double t0 = ar_time_now(), c0 = ar_time_cpu();
         if (ar_gbt_train_batch(&p, &b, NULL, NULL, &m) != AR_OK)
             return fail("training");
         train_s = ar_time_now() - t0;
+        train_cpu = ar_time_cpu() - c0;
         ar_hp_free(ar_gbt_hp, &p);
     } else {
         if (ar_gbt_model_load_file(model_in, &m) != AR_OK)
@@ -224,6 +225,9 @@ int main(int argc, char **argv)
         ar_table_release(&t);
     }
 
+    if (pred_reps < 1)
+        best = 0.0; /* not measured */
+
     /* single-row latency through the predict hook (table allocation included) */
     if (lat_rows > n)
         lat_rows = n;
@@ -243,11 +247,13 @@ int main(int argc, char **argv)
            p99 = lat_rows ? lat[lat_rows * 99 / 100] : 0.0;
     printf(
         "{\"threads\": %d, \"rows\": %zu, \"cols\": %zu, \"trees\": %zu, \"train_seconds\": %.4f, "
+        "\"train_cpu_seconds\": %.4f, "
         "\"model_hash\": \"%016llx\", \"predict_seconds\": %.5f, \"rows_per_s\": %.0f, "
         "\"pred_checksum\": %.9g, \"one_row_p50_us\": %.2f, \"one_row_p99_us\": %.2f, "
         "\"cuts_seconds\": %.4f, \"binmat_seconds\": %.4f, \"quantize_seconds\": %.4f}\n",
-        threads, n, nc, m->n_trees, train_s, (unsigned long long)hash, best, (double)n / best,
-        checksum, p50 * 1e6, p99 * 1e6, cuts_s, binmat_s, quantize_s);
+        threads, n, nc, m->n_trees, train_s, train_cpu, (unsigned long long)hash, best,
+        best > 0.0 ? (double)n / best : 0.0, checksum, p50 * 1e6, p99 * 1e6, cuts_s, binmat_s,
+        quantize_s);
     free(lat);
     ar_gbt_model_free(&m->base);
     ar_free(x);
