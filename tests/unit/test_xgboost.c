@@ -235,6 +235,71 @@ static void test_gain(void)
     CHECK_NEAR(ar_gbt_calc_weight(&p, -4, 3), 0.0, 0);
 }
 
+/* The two-bins-per-step split scan (alpha 0) against the scalar one: alpha 1e-300 takes the
+ * scalar path with the same arithmetic (threshold_l1(g) is g for these g), so every field of
+ * the best split must match. Random histograms with empty bins, ties (repeated bins), odd bin
+ * counts, missing values and min_child_weight cutting both ends. */
+static void test_split_scan_same(void)
+{
+    struct ar_rng r;
+    ar_rng_init(&r, 2024, 0);
+    for (int trial = 0; trial < 300; trial++) {
+        const size_t d = 1 + ar_rng_below(&r, 5), n = 40 + ar_rng_below(&r, 400);
+        float *x = ar_allocn(n * d, sizeof *x);
+        CHECK(x != NULL);
+        if (!x)
+            return;
+        const size_t levels = 2 + ar_rng_below(&r, 40);
+        for (size_t i = 0; i < n * d; i++)
+            x[i] = ar_rng_uniform(&r) < 0.05 * (double)(trial % 3)
+                       ? NAN
+                       : (float)ar_rng_below(&r, levels);
+        struct ar_batch b = dense_batch(x, n, d, NULL);
+        struct ar_gbt_cuts c;
+        struct ar_gbt_binmat bm;
+        CHECK_OK(ar_gbt_quantize(&b, NULL, 16 + (int)ar_rng_below(&r, 40), 1, &c, &bm));
+        size_t slots = bm.hist_off[d];
+        double *hist = ar_callocn(2 * slots, sizeof *hist);
+        uint32_t feats[8];
+        for (size_t f = 0; f < d; f++)
+            feats[f] = (uint32_t)f;
+        double sg = 0, sh = 0;
+        for (size_t i = 0; i < n; i++) {
+            double g = trial % 7 == 0 ? 0.25 : ar_rng_normal(&r), h = ar_rng_uniform(&r);
+            if (i == 0)
+                sg += g, sh += h;
+            else if (ar_rng_uniform(&r) < 0.9)
+                sg += g, sh += h;
+            else
+                continue;
+            for (size_t f = 0; f < d; f++) {
+                size_t slot = bm.hist_off[f] + ar_gbt_binmat_get(&bm, i, f);
+                hist[2 * slot] += g;
+                hist[2 * slot + 1] += h;
+            }
+        }
+        struct ar_gbt_tparam p = {0.3, 0, (double)(trial % 4), 0, 1, 0};
+        struct ar_gbt_bounds bd = {-INFINITY, INFINITY};
+        struct ar_gbt_split s1, s2;
+        bool f1, f2;
+        ar_gbt_split_find(&p, &c, &bm, hist, sg, sh, feats, d, NULL, bd, &s1, &f1);
+        p.alpha = 1e-300;
+        ar_gbt_split_find(&p, &c, &bm, hist, sg, sh, feats, d, NULL, bd, &s2, &f2);
+        CHECK(f1 == f2);
+        if (f1 && f2) {
+            CHECK(memcmp(&s1.loss_chg, &s2.loss_chg, sizeof s1.loss_chg) == 0);
+            CHECK_INT(s1.feature, s2.feature);
+            CHECK_INT(s1.bin, s2.bin);
+            CHECK(s1.default_left == s2.default_left);
+            CHECK(s1.lg == s2.lg && s1.lh == s2.lh && s1.rg == s2.rg && s1.rh == s2.rh);
+        }
+        ar_free(hist);
+        ar_gbt_binmat_release(&bm);
+        ar_gbt_cuts_release(&c);
+        ar_free(x);
+    }
+}
+
 static void test_tiny_tree(void)
 {
     /* separable: y = 1 when x0 >= 5 */
@@ -428,6 +493,7 @@ static void test_bad_input(void)
 void test_suite_xgboost(void)
 {
     test_quantize_same();
+    test_split_scan_same();
     int saved = ar_par_threads();
     test_cuts();
     test_hist_kernel();
