@@ -300,6 +300,51 @@ static void test_split_scan_same(void)
     }
 }
 
+/* logloss skips the logarithm a 0/1 label zeroes: the mean must keep every bit of the
+ * two-term formula, over probabilities at and near 0 and 1, fractional labels and weights. */
+static void test_logloss_same(void)
+{
+    static const float ps[] = {0.0f, 1e-30f, 1e-17f, 1e-9f, 0.25f, 0.5f, 0.999999f, 1.0f};
+    struct ar_rng r;
+    ar_rng_init(&r, 9, 1);
+    const size_t n = 4000;
+    float *y = ar_allocn(n, sizeof *y), *p = ar_allocn(n, sizeof *p), *w = ar_allocn(n, sizeof *w);
+    CHECK(y && p && w);
+    if (!y || !p || !w)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        double u = ar_rng_uniform(&r);
+        y[i] = u < 0.45 ? 0.0f : u < 0.9 ? 1.0f : (float)ar_rng_uniform(&r);
+        p[i] = i % 3 == 0 ? ps[ar_rng_below(&r, 8)] : (float)ar_rng_uniform(&r);
+        w[i] = (float)ar_rng_uniform(&r) * 3.0f;
+    }
+    struct ar_gbt_metric m;
+    CHECK_OK(ar_gbt_metric_parse("logloss", AR_GBT_OBJ_BINARY_LOGISTIC, &m));
+    for (int weighted = 0; weighted < 2; weighted++) {
+        const float eps = 1e-16f;
+        double s = 0.0, ws = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            float pi = p[i], yi = y[i], pneg = 1.0f - pi, l;
+            if (pi < eps)
+                l = -yi * logf(eps) - (1.0f - yi) * logf(1.0f - eps);
+            else if (pneg < eps)
+                l = -yi * logf(1.0f - eps) - (1.0f - yi) * logf(eps);
+            else
+                l = -yi * logf(pi) - (1.0f - yi) * logf(pneg);
+            double wi = weighted ? (double)w[i] : 1.0;
+            s += (double)l * wi;
+            ws += wi;
+        }
+        double want = s / ws, got = -1.0;
+        CHECK_OK(ar_gbt_metric_eval(&m, AR_GBT_OBJ_BINARY_LOGISTIC, 1, y, weighted ? w : NULL, p, p,
+                                    n, &got));
+        CHECK(memcmp(&want, &got, sizeof want) == 0);
+    }
+    ar_free(y);
+    ar_free(p);
+    ar_free(w);
+}
+
 static void test_tiny_tree(void)
 {
     /* separable: y = 1 when x0 >= 5 */
@@ -494,6 +539,7 @@ void test_suite_xgboost(void)
 {
     test_quantize_same();
     test_split_scan_same();
+    test_logloss_same();
     int saved = ar_par_threads();
     test_cuts();
     test_hist_kernel();
