@@ -110,6 +110,16 @@ void ar_gbt_gradients(const struct ar_gbt_config *cfg, const float *margin, cons
     {
         size_t lo, hi;
         ar_par_range(n, ar_par_tid(), ar_par_region_size(), &lo, &hi);
+        if (prob && !weights) {
+            /* the common case on its own: the logistic formula below without the switch */
+            for (size_t i = lo; i < hi; i++) {
+                const float y = labels[i], w = y == 1.0f ? 1.0f * spw : 1.0f, p = prob[i];
+                const float q = p * (1.0f - p);
+                out[2 * i] = (p - y) * w;
+                out[2 * i + 1] = (q > 1e-16f ? q : 1e-16f) * w;
+            }
+            lo = hi;
+        }
         for (size_t i = lo; i < hi; i++) {
             float w = weights ? weights[i] : 1.0f;
             float y = labels[i];
