@@ -115,6 +115,36 @@ static void hist_rows_u8_idx(const uint8_t *restrict codes, size_t nf,
             SLOT_ADD_LANE(v, 6, pair, out);
             SLOT_ADD_LANE(v, 7, pair, out);
         }
+        if (f < nf && nf >= 8) {
+            /* the last nf - f features as the top lanes of the last eight */
+            __m128i v = _mm_unpacklo_epi8(
+                _mm_loadl_epi64((const __m128i *)(const void *)(bins + nf - 8)), zero);
+            v = _mm_add_epi16(_mm_add_epi16(v, v),
+                              _mm_loadu_si128((const __m128i *)(const void *)(off2 + nf - 8)));
+            switch (nf - f) {
+            case 7:
+                SLOT_ADD_LANE(v, 1, pair, out);
+                __attribute__((fallthrough));
+            case 6:
+                SLOT_ADD_LANE(v, 2, pair, out);
+                __attribute__((fallthrough));
+            case 5:
+                SLOT_ADD_LANE(v, 3, pair, out);
+                __attribute__((fallthrough));
+            case 4:
+                SLOT_ADD_LANE(v, 4, pair, out);
+                __attribute__((fallthrough));
+            case 3:
+                SLOT_ADD_LANE(v, 5, pair, out);
+                __attribute__((fallthrough));
+            case 2:
+                SLOT_ADD_LANE(v, 6, pair, out);
+                __attribute__((fallthrough));
+            default:
+                SLOT_ADD_LANE(v, 7, pair, out);
+            }
+            f = nf;
+        }
         for (; f < nf; f++) {
             double *s = out + off2[f] + 2 * (size_t)bins[f];
             _mm_storeu_pd(s, _mm_add_pd(_mm_loadu_pd(s), pair));
