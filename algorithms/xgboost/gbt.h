@@ -187,6 +187,10 @@ struct ar_gbt_cuts {
     uint8_t *has_missing; /* per feature: some row has no value */
 };
 
+/* Advises transparent huge pages for a large array not yet touched (a no-op where
+ * unsupported): first touches of fresh memory and TLB misses are both costly at scale. */
+void ar_gbt_advise_huge(void *p, size_t bytes);
+
 /* Weighted quantile cuts of every column as XGBoost's hist sketch, max_bin bins at most per
  * feature. `weights` may be NULL. Columns are sketched in parallel. */
 int ar_gbt_cuts_build(const struct ar_batch *data, const float *weights, int max_bin, int n_threads,
@@ -195,18 +199,26 @@ void ar_gbt_cuts_release(struct ar_gbt_cuts *c);
 /* Local bin of v in feature f (v not NaN): upper_bound over the cuts, clamped to the last. */
 uint32_t ar_gbt_cuts_search(const struct ar_gbt_cuts *c, size_t f, float v);
 
-/* Row-major bin codes: code c of (row, f) is the local bin, or n_bins(f) for missing. The
- * histogram slot of a code is hist_off[f] + code (each feature has n_bins(f) + 1 slots). */
+/* Bin codes: code c of (row, f) is the local bin, or n_bins(f) for missing. The histogram
+ * slot of a code is hist_off[f] + code (each feature has n_bins(f) + 1 slots). The codes are
+ * kept twice: row-major for histograms (a row's features together) and column-major for
+ * partitioning (one feature of a node's ascending rows is a forward sweep of one column). */
 struct ar_gbt_binmat {
     size_t n_rows, n_features;
-    int width; /* 1: uint8 codes, 2: uint16 codes */
-    void *codes;
+    int width;          /* 1: uint8 codes, 2: uint16 codes */
+    void *codes;        /* n_rows x n_features */
+    void *col_codes;    /* n_features x n_rows */
     uint32_t *hist_off; /* n_features + 1; hist_off[n_features] = total slots */
 };
 
 int ar_gbt_binmat_build(const struct ar_batch *data, const struct ar_gbt_cuts *cuts, int n_threads,
                         struct ar_gbt_binmat *out);
 void ar_gbt_binmat_release(struct ar_gbt_binmat *b);
+/* ar_gbt_cuts_build then ar_gbt_binmat_build with the same results, faster for dense data: each
+ * column's codes come from a merge of its sorted values with its cuts. On failure neither
+ * output holds anything. */
+int ar_gbt_quantize(const struct ar_batch *data, const float *weights, int max_bin, int n_threads,
+                    struct ar_gbt_cuts *cuts, struct ar_gbt_binmat *out);
 
 static inline uint32_t ar_gbt_binmat_get(const struct ar_gbt_binmat *b, size_t r, size_t f)
 {
@@ -281,6 +293,12 @@ struct ar_gbt_pnode {
     int32_t right;
 };
 
+/* Node of the complete level-order layout: node i's children are 2i+1 (left) and 2i+2. */
+struct ar_gbt_fnode {
+    float thr;     /* go left iff x < thr */
+    uint32_t feat; /* default_left is kept apart (flat_dl): only rows with NaN need it */
+};
+
 struct ar_gbt_model {
     struct ar_model base;
     enum ar_gbt_obj obj;
@@ -295,6 +313,17 @@ struct ar_gbt_model {
     int32_t *tree_info;
     struct ar_gbt_node *nodes;
     struct ar_gbt_pnode *pnodes; /* same indexing as nodes */
+    /* Prediction layout (ar_gbt_model_finish): every tree padded to depth flat_depth as a
+     * complete tree, a leaf above the bottom becoming a node whose subtrees all hold its value;
+     * tree t's nodes are flat_nodes[t * (2^D - 1) ..] (default_left in flat_dl at the same
+     * index) and its leaves flat_leaves[t * 2^D ..].
+     * flat_depth is -1 when the trees are too deep for it (the linked nodes are used). */
+    int flat_depth;
+    size_t flat_trees, flat_cap; /* trees laid out; capacity in trees */
+    struct ar_gbt_fnode *flat_nodes;
+    uint8_t *flat_dl;
+    float *flat_leaves;
+    uint32_t n_split_features; /* 1 + the largest feature index split on (0: none) */
     /* attributes */
     bool has_best;
     long best_iteration, best_ntree_limit;
@@ -304,7 +333,8 @@ struct ar_gbt_model {
 
 /* The margin that base_score stands for under obj (logit, log, or itself). */
 float ar_gbt_base_margin(enum ar_gbt_obj obj, float base_score);
-/* Builds pnodes from nodes (after train or load). */
+/* Builds pnodes and the flat layout from nodes (after train or load; incremental when trees
+ * were only appended or removed from the end since the last call). */
 int ar_gbt_model_finish(struct ar_gbt_model *m);
 void ar_gbt_model_free(struct ar_model *m);
 /* SAGEMAKER_INFERENCE_OUTPUT keys from a prediction table (select.c). */
@@ -333,9 +363,12 @@ int ar_gbt_grower_grow(struct ar_gbt_grower *g, const float *gh, const uint32_t 
 
 /* Checks every label for obj; AR_ERR_INVALID naming the first bad row and XGBoost's wording. */
 int ar_gbt_labels_check(enum ar_gbt_obj obj, int num_class, const float *labels, size_t n);
-/* Gradient pairs for n rows: margin is n x n_groups, out is n x n_groups x 2. */
-void ar_gbt_gradients(const struct ar_gbt_config *cfg, const float *margin, const float *labels,
-                      const float *weights, size_t n, int n_threads, float *out);
+/* Gradient pairs for n rows: margin is n x n_groups, out is n x n_groups x 2. prob may give
+ * ar_gbt_transform(margin) for the logistic objectives (their sigmoid, already computed for
+ * the metrics); it is ignored for the others, and NULL computes it. */
+void ar_gbt_gradients(const struct ar_gbt_config *cfg, const float *margin, const float *prob,
+                      const float *labels, const float *weights, size_t n, int n_threads,
+                      float *out);
 /* Output transform of n rows of margins (n x n_groups) into out (n x width, width = n_groups
  * for multi:softprob and evaluation, 1 for multi:softmax when !eval). */
 void ar_gbt_transform(enum ar_gbt_obj obj, int n_groups, const float *margin, size_t n, bool eval,
@@ -379,6 +412,9 @@ int ar_gbt_predict_margin(const struct ar_gbt_model *m, const struct ar_batch *i
 /* Adds the outputs of trees [t0, t1) to margin (n_rows x n_groups) for every row of b. */
 int ar_gbt_predict_add(const struct ar_gbt_model *m, const struct ar_batch *b, size_t t0, size_t t1,
                        int n_threads, float *margin);
+/* Naive reference of ar_gbt_predict_add: one row at a time through the tree nodes (tests). */
+int ar_gbt_predict_add_ref(const struct ar_gbt_model *m, const struct ar_batch *b, size_t t0,
+                           size_t t1, float *margin);
 /* The ar_algo predict hook: "score" (+ "predicted_label" where meaningful). */
 int ar_gbt_predict(const struct ar_model *m, const struct ar_batch *in, struct ar_table *out);
 

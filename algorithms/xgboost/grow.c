@@ -122,6 +122,10 @@ int ar_gbt_grower_new(const struct ar_gbt_config *cfg, const struct ar_gbt_cuts 
     if (!g->rows || !g->tmp_rows || !g->gh || !g->tmp_gh || !g->scratch || !g->node_feats ||
         !g->resid || !g->order)
         goto nomem;
+    ar_gbt_advise_huge(g->rows, nr * sizeof *g->rows);
+    ar_gbt_advise_huge(g->tmp_rows, nr * sizeof *g->tmp_rows);
+    ar_gbt_advise_huge(g->gh, nr * 2 * sizeof *g->gh);
+    ar_gbt_advise_huge(g->tmp_gh, nr * 2 * sizeof *g->tmp_gh);
     if (cfg->monotone) {
         g->mono = ar_callocn(nf, sizeof *g->mono);
         if (!g->mono)
@@ -246,31 +250,87 @@ static inline bool goes_left(const struct ar_gbt_binmat *b, const struct ar_gbt_
     return (int32_t)code <= bin;
 }
 
-/* Stable partition of node nid's range; returns the number of left rows. `nt` threads (1 when
- * called inside a region). */
+/* One pass over rows[a..z) (gradient pairs gh alongside) splitting on feature f: left rows go
+ * to trows[a..a+nl) in order, right rows to trows[z-1], trows[z-2], ... (reversed), with their
+ * pairs at the same places in tgh; returns nl. A row goes left when its code is <= bin, or is
+ * the missing code nb and dl is set. Both destinations are written every row and the cursors
+ * advance by the outcome, so there is no data-dependent branch. */
+static size_t partition_pass(const struct ar_gbt_binmat *b, uint32_t f, uint32_t nb, int32_t bin,
+                             bool dl, const uint32_t *restrict rows, const float *restrict gh,
+                             size_t a, size_t z, uint32_t *restrict trows, float *restrict tgh)
+{
+    const size_t nr = b->n_rows;
+    const uint32_t miss_left = dl ? nb : UINT32_MAX;
+    size_t li = a, ri = z;
+    if (b->width == 1) {
+        const uint8_t *c = (const uint8_t *)b->col_codes + (size_t)f * nr;
+        for (size_t i = a; i < z; i++) {
+            const uint32_t r = rows[i];
+            const uint32_t code = c[r];
+            const size_t left = ((int32_t)code <= bin) | (code == miss_left);
+            uint64_t pair;
+            memcpy(&pair, gh + 2 * i, sizeof pair);
+            trows[li] = r;
+            memcpy(tgh + 2 * li, &pair, sizeof pair);
+            trows[ri - 1] = r;
+            memcpy(tgh + 2 * (ri - 1), &pair, sizeof pair);
+            li += left;
+            ri -= 1 - left;
+        }
+    } else {
+        const uint16_t *c = (const uint16_t *)b->col_codes + (size_t)f * nr;
+        for (size_t i = a; i < z; i++) {
+            const uint32_t r = rows[i];
+            const uint32_t code = c[r];
+            const size_t left = ((int32_t)code <= bin) | (code == miss_left);
+            uint64_t pair;
+            memcpy(&pair, gh + 2 * i, sizeof pair);
+            trows[li] = r;
+            memcpy(tgh + 2 * li, &pair, sizeof pair);
+            trows[ri - 1] = r;
+            memcpy(tgh + 2 * (ri - 1), &pair, sizeof pair);
+            li += left;
+            ri -= 1 - left;
+        }
+    }
+    return li - a;
+}
+
+/* Copies a partitioned slice back: its left rows trows[a..a+nl) to rows[dl0..), its reversed
+ * right rows to rows[dr0..) in their original order. */
+static void partition_place(const uint32_t *restrict trows, const float *restrict tgh, size_t a,
+                            size_t z, size_t nl, size_t dl0, size_t dr0, uint32_t *restrict rows,
+                            float *restrict gh)
+{
+    memcpy(rows + dl0, trows + a, nl * sizeof *rows);
+    memcpy(gh + 2 * dl0, tgh + 2 * a, 2 * nl * sizeof *gh);
+    const size_t nr = z - a - nl;
+    for (size_t j = 0; j < nr; j++) {
+        rows[dr0 + j] = trows[z - 1 - j];
+        memcpy(gh + 2 * (dr0 + j), tgh + 2 * (z - 1 - j), 2 * sizeof *gh);
+    }
+}
+
+/* Stable partition of the range [lo, hi) on (f, bin, dl); returns the number of left rows.
+ * One thread (called inside a region or for small nodes). */
 static size_t partition_serial(struct ar_gbt_grower *g, size_t lo, size_t hi, uint32_t f,
                                int32_t bin, bool dl)
 {
-    size_t nl = 0;
-    for (size_t i = lo; i < hi; i++)
-        nl += goes_left(g->b, g->cuts, g->rows[i], f, bin, dl);
-    size_t li = lo, ri = lo + nl;
-    for (size_t i = lo; i < hi; i++) {
-        size_t d = goes_left(g->b, g->cuts, g->rows[i], f, bin, dl) ? li++ : ri++;
-        g->tmp_rows[d] = g->rows[i];
-        g->tmp_gh[2 * d] = g->gh[2 * i];
-        g->tmp_gh[2 * d + 1] = g->gh[2 * i + 1];
-    }
-    memcpy(g->rows + lo, g->tmp_rows + lo, (hi - lo) * sizeof *g->rows);
-    memcpy(g->gh + 2 * lo, g->tmp_gh + 2 * lo, 2 * (hi - lo) * sizeof *g->gh);
+    const uint32_t nb = g->cuts->ptr[f + 1] - g->cuts->ptr[f];
+    size_t nl =
+        partition_pass(g->b, f, nb, bin, dl, g->rows, g->gh, lo, hi, g->tmp_rows, g->tmp_gh);
+    partition_place(g->tmp_rows, g->tmp_gh, lo, hi, nl, lo, lo + nl, g->rows, g->gh);
     return nl;
 }
 
+/* The same with every thread over contiguous slices; each slice's left and right rows are
+ * placed after those of the slices before it, so the result equals the serial one. */
 static size_t partition_parallel(struct ar_gbt_grower *g, size_t lo, size_t hi, uint32_t f,
                                  int32_t bin, bool dl)
 {
     size_t counts[4097];
     int nt = g->nt > 4096 ? 4096 : g->nt;
+    const uint32_t nb = g->cuts->ptr[f + 1] - g->cuts->ptr[f];
     size_t n = hi - lo, total_left = 0;
 #pragma omp parallel num_threads(nt)
     {
@@ -279,10 +339,9 @@ static size_t partition_parallel(struct ar_gbt_grower *g, size_t lo, size_t hi, 
         ar_par_range(n, tid, nth, &a, &z);
         a += lo;
         z += lo;
-        size_t c = 0;
-        for (size_t i = a; i < z; i++)
-            c += goes_left(g->b, g->cuts, g->rows[i], f, bin, dl);
-        counts[tid] = c;
+        size_t nl =
+            partition_pass(g->b, f, nb, bin, dl, g->rows, g->gh, a, z, g->tmp_rows, g->tmp_gh);
+        counts[tid] = nl;
 #pragma omp barrier
 #pragma omp single
         {
@@ -294,17 +353,9 @@ static size_t partition_parallel(struct ar_gbt_grower *g, size_t lo, size_t hi, 
             }
             total_left = s;
         }
-        size_t li = lo + counts[tid];
-        size_t ri = lo + total_left + (a - lo - counts[tid]);
-        for (size_t i = a; i < z; i++) {
-            size_t d = goes_left(g->b, g->cuts, g->rows[i], f, bin, dl) ? li++ : ri++;
-            g->tmp_rows[d] = g->rows[i];
-            g->tmp_gh[2 * d] = g->gh[2 * i];
-            g->tmp_gh[2 * d + 1] = g->gh[2 * i + 1];
-        }
-#pragma omp barrier
-        memcpy(g->rows + a, g->tmp_rows + a, (z - a) * sizeof *g->rows);
-        memcpy(g->gh + 2 * a, g->tmp_gh + 2 * a, 2 * (z - a) * sizeof *g->gh);
+        size_t dl0 = lo + counts[tid];
+        size_t dr0 = lo + total_left + (a - lo - counts[tid]);
+        partition_place(g->tmp_rows, g->tmp_gh, a, z, nl, dl0, dr0, g->rows, g->gh);
     }
     return total_left;
 }

@@ -39,6 +39,12 @@ static float row_loss(const struct ar_gbt_metric *m, float y, float p)
             return -y * logf(eps) - (1.0f - y) * logf(1.0f - eps);
         if (pneg < eps)
             return -y * logf(1.0f - eps) - (1.0f - y) * logf(eps);
+        /* a 0/1 label zeroes one term: skip its logarithm (the value differs at most in the
+         * sign of a zero, which the weighted double sum absorbs) */
+        if (y == 0.0f)
+            return 0.0f - logf(pneg);
+        if (y == 1.0f)
+            return -logf(p);
         return -y * logf(p) - (1.0f - y) * logf(pneg);
     }
     case AR_GBT_M_ERROR:

@@ -95,9 +95,12 @@ int ar_gbt_labels_check(enum ar_gbt_obj obj, int num_class, const float *labels,
     return AR_OK;
 }
 
-void ar_gbt_gradients(const struct ar_gbt_config *cfg, const float *margin, const float *labels,
-                      const float *weights, size_t n, int n_threads, float *out)
+void ar_gbt_gradients(const struct ar_gbt_config *cfg, const float *margin, const float *prob,
+                      const float *labels, const float *weights, size_t n, int n_threads,
+                      float *out)
 {
+    if (cfg->obj != AR_GBT_OBJ_REG_LOGISTIC && cfg->obj != AR_GBT_OBJ_BINARY_LOGISTIC)
+        prob = NULL;
     const enum ar_gbt_obj obj = cfg->obj;
     const int k = cfg->n_groups;
     const float spw = cfg->scale_pos_weight, rho = cfg->tweedie_rho, slope = cfg->huber_slope;
@@ -107,6 +110,16 @@ void ar_gbt_gradients(const struct ar_gbt_config *cfg, const float *margin, cons
     {
         size_t lo, hi;
         ar_par_range(n, ar_par_tid(), ar_par_region_size(), &lo, &hi);
+        if (prob && !weights) {
+            /* the common case on its own: the logistic formula below without the switch */
+            for (size_t i = lo; i < hi; i++) {
+                const float y = labels[i], w = y == 1.0f ? 1.0f * spw : 1.0f, p = prob[i];
+                const float q = p * (1.0f - p);
+                out[2 * i] = (p - y) * w;
+                out[2 * i + 1] = (q > 1e-16f ? q : 1e-16f) * w;
+            }
+            lo = hi;
+        }
         for (size_t i = lo; i < hi; i++) {
             float w = weights ? weights[i] : 1.0f;
             float y = labels[i];
@@ -134,9 +147,10 @@ void ar_gbt_gradients(const struct ar_gbt_config *cfg, const float *margin, cons
             case AR_GBT_OBJ_BINARY_LOGITRAW: {
                 if (y == 1.0f)
                     w *= spw;
-                float p = sigmoid(x);
+                float p = prob ? prob[i] : sigmoid(x);
                 g = (p - y) * w;
-                h = fmaxf(p * (1.0f - p), 1e-16f) * w;
+                float q = p * (1.0f - p);
+                h = (q > 1e-16f ? q : 1e-16f) * w; /* fmaxf(q, 1e-16f), NaN included */
                 break;
             }
             case AR_GBT_OBJ_PSEUDOHUBER: {
@@ -208,11 +222,13 @@ void ar_gbt_gradients(const struct ar_gbt_config *cfg, const float *margin, cons
     }
 }
 
-void ar_gbt_transform(enum ar_gbt_obj obj, int n_groups, const float *margin, size_t n, bool eval,
-                      float *out)
+/* Rows below which the transform stays on the calling thread. */
+#define TRANSFORM_PAR_ROWS 65536
+
+static void transform_rows(enum ar_gbt_obj obj, size_t k, const float *margin, size_t lo, size_t hi,
+                           bool eval, float *out)
 {
-    const size_t k = (size_t)n_groups;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = lo; i < hi; i++) {
         switch (obj) {
         case AR_GBT_OBJ_REG_LOGISTIC:
         case AR_GBT_OBJ_BINARY_LOGISTIC:
@@ -254,5 +270,22 @@ void ar_gbt_transform(enum ar_gbt_obj obj, int n_groups, const float *margin, si
             out[i] = margin[i];
             break;
         }
+    }
+}
+
+void ar_gbt_transform(enum ar_gbt_obj obj, int n_groups, const float *margin, size_t n, bool eval,
+                      float *out)
+{
+    const size_t k = (size_t)n_groups;
+    const int nt = ar_par_threads();
+    if (n < TRANSFORM_PAR_ROWS || nt <= 1) {
+        transform_rows(obj, k, margin, 0, n, eval, out);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        size_t lo, hi;
+        ar_par_range(n, ar_par_tid(), ar_par_region_size(), &lo, &hi);
+        transform_rows(obj, k, margin, lo, hi, eval, out);
     }
 }

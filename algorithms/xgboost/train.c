@@ -181,8 +181,7 @@ int ar_gbt_train_batch(const struct ar_gbt_params *p, const struct ar_batch *tra
     m->tweedie_rho = cfg.tweedie_rho;
     m->huber_slope = cfg.huber_slope;
 
-    if ((rc = ar_gbt_cuts_build(train, train->weights, cfg.max_bin, nt, &cuts)) != AR_OK ||
-        (rc = ar_gbt_binmat_build(train, &cuts, nt, &bm)) != AR_OK ||
+    if ((rc = ar_gbt_quantize(train, train->weights, cfg.max_bin, nt, &cuts, &bm)) != AR_OK ||
         (rc = ar_gbt_grower_new(&cfg, &cuts, &bm, &grower)) != AR_OK)
         goto fail;
 
@@ -198,6 +197,11 @@ int ar_gbt_train_batch(const struct ar_gbt_params *p, const struct ar_batch *tra
         rc = AR_ERR_NOMEM;
         goto fail;
     }
+    ar_gbt_advise_huge(margin, n * K * sizeof *margin);
+    ar_gbt_advise_huge(pred, n * K * sizeof *pred);
+    ar_gbt_advise_huge(gh, n * K * 2 * sizeof *gh);
+    ar_gbt_advise_huge(leaf, n * sizeof *leaf);
+    ar_gbt_advise_huge(rows, n * sizeof *rows);
     for (size_t i = 0; i < n * K; i++)
         margin[i] = base;
     for (size_t f = 0; f < nf; f++)
@@ -230,7 +234,9 @@ int ar_gbt_train_batch(const struct ar_gbt_params *p, const struct ar_batch *tra
             AR_INFO("stop requested: ending training after %d rounds", rounds_done);
             break;
         }
-        ar_gbt_gradients(&cfg, margin, train->labels, train->weights, n, nt, gh);
+        /* pred holds the transformed margins of the last round's train metrics */
+        ar_gbt_gradients(&cfg, margin, round > 0 ? pred : NULL, train->labels, train->weights, n,
+                         nt, gh);
         /* room for this round's trees */
         size_t need = m->n_trees + trees_per_round;
         if (need > cap_trees) {

@@ -80,11 +80,82 @@ static void test_cuts(void)
     ar_free(xx);
 }
 
+/* ar_gbt_quantize (merge binning) gives exactly cuts_build + binmat_build: NaN, ties, weights,
+ * -0.0, a constant and an all-missing column, odd row counts, several threads, and a case
+ * needing 16-bit codes (which falls back to the search). */
+static void test_quantize_same(void)
+{
+    static const size_t rows[] = {1, 7, 333, 5000};
+    for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
+        for (int variant = 0; variant < 3; variant++) {
+            const size_t n = rows[ri], d = 9;
+            const int max_bin = variant == 2 ? 300 : 32;
+            float *x = ar_allocn(n * d, sizeof *x), *w = ar_allocn(n, sizeof *w);
+            CHECK(x && w);
+            if (!x || !w)
+                return;
+            struct ar_rng rng;
+            ar_rng_init(&rng, 40 + n, (uint64_t)variant);
+            for (size_t i = 0; i < n; i++) {
+                w[i] = (float)ar_rng_uniform(&rng) * 2.0f;
+                for (size_t j = 0; j < d; j++) {
+                    double u = ar_rng_uniform(&rng);
+                    float v = j == 0   ? (float)ar_rng_normal(&rng)
+                              : j == 1 ? (float)(int)(u * 5) - 2.0f /* ties, -0.0 via below */
+                              : j == 2 ? 3.0f                       /* constant */
+                              : j == 3 ? NAN                        /* all missing */
+                                       : (float)(ar_rng_normal(&rng) * 100.0);
+                    if (j == 1 && v == 0.0f && u < 0.3)
+                        v = -0.0f;
+                    if (j >= 4 && u < 0.1)
+                        v = NAN;
+                    x[i * d + j] = v;
+                }
+            }
+            struct ar_batch b = dense_batch(x, n, d, NULL);
+            const float *wt = variant == 1 ? w : NULL;
+            for (int nt = 1; nt <= 3; nt += 2) {
+                struct ar_gbt_cuts c1, c2;
+                struct ar_gbt_binmat b1, b2;
+                CHECK_OK(ar_gbt_cuts_build(&b, wt, max_bin, nt, &c1));
+                CHECK_OK(ar_gbt_binmat_build(&b, &c1, nt, &b1));
+                CHECK_OK(ar_gbt_quantize(&b, wt, max_bin, nt, &c2, &b2));
+                CHECK(memcmp(c1.ptr, c2.ptr, (d + 1) * sizeof *c1.ptr) == 0);
+                CHECK(memcmp(c1.values, c2.values, c1.ptr[d] * sizeof *c1.values) == 0);
+                CHECK(memcmp(c1.min_vals, c2.min_vals, d * sizeof *c1.min_vals) == 0);
+                CHECK(memcmp(c1.has_missing, c2.has_missing, d) == 0);
+                CHECK_INT(b1.width, b2.width);
+                CHECK(memcmp(b1.hist_off, b2.hist_off, (d + 1) * sizeof *b1.hist_off) == 0);
+                CHECK(memcmp(b1.codes, b2.codes, n * d * (size_t)b1.width) == 0);
+                CHECK(memcmp(b1.col_codes, b2.col_codes, n * d * (size_t)b1.width) == 0);
+                /* column-major is the transpose of row-major */
+                bool tr = true;
+                for (size_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < d; j++) {
+                        uint32_t cm = b2.width == 1 ? ((const uint8_t *)b2.col_codes)[j * n + i]
+                                                    : ((const uint16_t *)b2.col_codes)[j * n + i];
+                        tr = tr && cm == ar_gbt_binmat_get(&b2, i, j);
+                    }
+                CHECK(tr);
+                if (variant == 2 && n == 5000)
+                    CHECK_INT(b2.width, 2);
+                ar_gbt_binmat_release(&b1);
+                ar_gbt_binmat_release(&b2);
+                ar_gbt_cuts_release(&c1);
+                ar_gbt_cuts_release(&c2);
+            }
+            ar_free(x);
+            ar_free(w);
+        }
+    }
+}
+
 static void test_hist_kernel(void)
 {
     size_t shapes[] = {0, 1, 7, 5001};
-    for (size_t s = 0; s < 4; s++) {
-        size_t n = shapes[s], d = 3;
+    /* 3 features: the per-feature tail only; 19: two groups of eight and a tail */
+    for (size_t s = 0; s < 8; s++) {
+        size_t n = shapes[s % 4], d = s < 4 ? 3 : 19;
         float *x = ar_allocn(n * d + 1, sizeof *x);
         float *gh = ar_allocn(2 * n + 2, sizeof *gh);
         uint32_t *rows = ar_allocn(n + 1, sizeof *rows);
@@ -113,6 +184,8 @@ static void test_hist_kernel(void)
             for (size_t i = 0; i < 2 * slots; i++)
                 err = fmax(err, fabs(ref[i] - got[i]));
             CHECK(err <= 1e-9);
+            if (threads[t] == 1) /* same additions in the same order: same bits */
+                CHECK(memcmp(ref, got, 2 * slots * sizeof *ref) == 0);
             ar_free(scratch);
         }
         /* subtraction: parent - child == other child */
@@ -160,6 +233,116 @@ static void test_gain(void)
     /* min_child_weight: weight 0 below it */
     p.min_child_weight = 5;
     CHECK_NEAR(ar_gbt_calc_weight(&p, -4, 3), 0.0, 0);
+}
+
+/* The two-bins-per-step split scan (alpha 0) against the scalar one: alpha 1e-300 takes the
+ * scalar path with the same arithmetic (threshold_l1(g) is g for these g), so every field of
+ * the best split must match. Random histograms with empty bins, ties (repeated bins), odd bin
+ * counts, missing values and min_child_weight cutting both ends. */
+static void test_split_scan_same(void)
+{
+    struct ar_rng r;
+    ar_rng_init(&r, 2024, 0);
+    for (int trial = 0; trial < 300; trial++) {
+        const size_t d = 1 + ar_rng_below(&r, 5), n = 40 + ar_rng_below(&r, 400);
+        float *x = ar_allocn(n * d, sizeof *x);
+        CHECK(x != NULL);
+        if (!x)
+            return;
+        const size_t levels = 2 + ar_rng_below(&r, 40);
+        for (size_t i = 0; i < n * d; i++)
+            x[i] = ar_rng_uniform(&r) < 0.05 * (double)(trial % 3)
+                       ? NAN
+                       : (float)ar_rng_below(&r, levels);
+        struct ar_batch b = dense_batch(x, n, d, NULL);
+        struct ar_gbt_cuts c;
+        struct ar_gbt_binmat bm;
+        CHECK_OK(ar_gbt_quantize(&b, NULL, 16 + (int)ar_rng_below(&r, 40), 1, &c, &bm));
+        size_t slots = bm.hist_off[d];
+        double *hist = ar_callocn(2 * slots, sizeof *hist);
+        uint32_t feats[8];
+        for (size_t f = 0; f < d; f++)
+            feats[f] = (uint32_t)f;
+        double sg = 0, sh = 0;
+        for (size_t i = 0; i < n; i++) {
+            double g = trial % 7 == 0 ? 0.25 : ar_rng_normal(&r), h = ar_rng_uniform(&r);
+            if (i == 0)
+                sg += g, sh += h;
+            else if (ar_rng_uniform(&r) < 0.9)
+                sg += g, sh += h;
+            else
+                continue;
+            for (size_t f = 0; f < d; f++) {
+                size_t slot = bm.hist_off[f] + ar_gbt_binmat_get(&bm, i, f);
+                hist[2 * slot] += g;
+                hist[2 * slot + 1] += h;
+            }
+        }
+        struct ar_gbt_tparam p = {0.3, 0, (double)(trial % 4), 0, 1, 0};
+        struct ar_gbt_bounds bd = {-INFINITY, INFINITY};
+        struct ar_gbt_split s1, s2;
+        bool f1, f2;
+        ar_gbt_split_find(&p, &c, &bm, hist, sg, sh, feats, d, NULL, bd, &s1, &f1);
+        p.alpha = 1e-300;
+        ar_gbt_split_find(&p, &c, &bm, hist, sg, sh, feats, d, NULL, bd, &s2, &f2);
+        CHECK(f1 == f2);
+        if (f1 && f2) {
+            CHECK(memcmp(&s1.loss_chg, &s2.loss_chg, sizeof s1.loss_chg) == 0);
+            CHECK_INT(s1.feature, s2.feature);
+            CHECK_INT(s1.bin, s2.bin);
+            CHECK(s1.default_left == s2.default_left);
+            CHECK(s1.lg == s2.lg && s1.lh == s2.lh && s1.rg == s2.rg && s1.rh == s2.rh);
+        }
+        ar_free(hist);
+        ar_gbt_binmat_release(&bm);
+        ar_gbt_cuts_release(&c);
+        ar_free(x);
+    }
+}
+
+/* logloss skips the logarithm a 0/1 label zeroes: the mean must keep every bit of the
+ * two-term formula, over probabilities at and near 0 and 1, fractional labels and weights. */
+static void test_logloss_same(void)
+{
+    static const float ps[] = {0.0f, 1e-30f, 1e-17f, 1e-9f, 0.25f, 0.5f, 0.999999f, 1.0f};
+    struct ar_rng r;
+    ar_rng_init(&r, 9, 1);
+    const size_t n = 4000;
+    float *y = ar_allocn(n, sizeof *y), *p = ar_allocn(n, sizeof *p), *w = ar_allocn(n, sizeof *w);
+    CHECK(y && p && w);
+    if (!y || !p || !w)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        double u = ar_rng_uniform(&r);
+        y[i] = u < 0.45 ? 0.0f : u < 0.9 ? 1.0f : (float)ar_rng_uniform(&r);
+        p[i] = i % 3 == 0 ? ps[ar_rng_below(&r, 8)] : (float)ar_rng_uniform(&r);
+        w[i] = (float)ar_rng_uniform(&r) * 3.0f;
+    }
+    struct ar_gbt_metric m;
+    CHECK_OK(ar_gbt_metric_parse("logloss", AR_GBT_OBJ_BINARY_LOGISTIC, &m));
+    for (int weighted = 0; weighted < 2; weighted++) {
+        const float eps = 1e-16f;
+        double s = 0.0, ws = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            float pi = p[i], yi = y[i], pneg = 1.0f - pi, l;
+            if (pi < eps)
+                l = -yi * logf(eps) - (1.0f - yi) * logf(1.0f - eps);
+            else if (pneg < eps)
+                l = -yi * logf(1.0f - eps) - (1.0f - yi) * logf(eps);
+            else
+                l = -yi * logf(pi) - (1.0f - yi) * logf(pneg);
+            double wi = weighted ? (double)w[i] : 1.0;
+            s += (double)l * wi;
+            ws += wi;
+        }
+        double want = s / ws, got = -1.0;
+        CHECK_OK(ar_gbt_metric_eval(&m, AR_GBT_OBJ_BINARY_LOGISTIC, 1, y, weighted ? w : NULL, p, p,
+                                    n, &got));
+        CHECK(memcmp(&want, &got, sizeof want) == 0);
+    }
+    ar_free(y);
+    ar_free(p);
+    ar_free(w);
 }
 
 static void test_tiny_tree(void)
@@ -354,6 +537,9 @@ static void test_bad_input(void)
 
 void test_suite_xgboost(void)
 {
+    test_quantize_same();
+    test_split_scan_same();
+    test_logloss_same();
     int saved = ar_par_threads();
     test_cuts();
     test_hist_kernel();
