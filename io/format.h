@@ -15,8 +15,8 @@ enum ar_content {
 
 struct ar_data_format {
     enum ar_content content;
-    int label_size;   /* CSV: 1 = first column is the label (default), 0 = no label column */
-    bool csv_weights; /* CSV: second column is an instance weight (tree learner) */
+    int label_size;      /* CSV: 1 = first column is the label (default), 0 = no label column */
+    bool csv_weights;    /* CSV: second column is an instance weight (tree learner) */
     bool label_size_set; /* label_size was given explicitly in the content type */
 };
 

@@ -31,8 +31,7 @@ static int put(FILE *out, const char *s, size_t n)
     return AR_OK;
 }
 
-int ar_textwrite_csv(FILE *out, const struct ar_batch *b, bool with_weights,
-                     bool absent_as_missing)
+int ar_textwrite_csv(FILE *out, const struct ar_batch *b, bool with_weights, bool absent_as_missing)
 {
     char num[32];
     for (size_t i = 0; i < b->n_rows; i++) {

@@ -60,7 +60,9 @@ int main(int argc, char **argv)
     }
     printf("%llu floats compared, %llu mismatches\n", checked, bad);
 
-    enum { T = 1000000 };
+    enum {
+        T = 1000000
+    };
     double *v = malloc(T * sizeof *v);
     if (!v)
         return 2;
