@@ -151,6 +151,7 @@ e2e: $(BIN) $(TOOLS)
 # plain and under ASan+UBSan, then the end-to-end tests.
 test: deps
 	@scripts/lint.sh
+	@$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory all tools $(UNIT)
 	$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
 	$(UNIT)
@@ -168,7 +169,7 @@ format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
 
 format-check:
-	clang-format --dry-run -Werror $(shell git ls-files '*.c' '*.h')
+	@clang-format --dry-run -Werror $(shell git ls-files '*.c' '*.h') && echo "format: ok"
 
 demo: deps all
 	@scripts/demo.sh
