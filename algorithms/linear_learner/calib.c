@@ -25,6 +25,7 @@ static int sort_desc(const float *score, size_t n, uint32_t *order)
         key[i] = ~u;                                    /* ascending key = descending score */
         order[i] = (uint32_t)i;
     }
+    uint32_t *idx = order;
     for (int shift = 0; shift < 32; shift += 8) {
         size_t count[257] = {0};
         for (size_t i = 0; i < n; i++)
@@ -34,11 +35,15 @@ static int sort_desc(const float *score, size_t n, uint32_t *order)
         for (size_t i = 0; i < n; i++) {
             size_t dst = count[(key[i] >> shift) & 0xffu]++;
             key2[dst] = key[i];
-            idx2[dst] = order[i];
+            idx2[dst] = idx[i];
         }
-        memcpy(key, key2, n * sizeof *key);
-        memcpy(order, idx2, n * sizeof *order);
+        uint32_t *tk = key, *ti = idx; /* swap source and destination */
+        key = key2;
+        idx = idx2;
+        key2 = tk;
+        idx2 = ti;
     }
+    /* An even number of passes leaves the indices in `order` itself. */
     ar_free(buf);
     return AR_OK;
 }
@@ -81,14 +86,6 @@ int ar_ll_calibrate(int criterion, double beta, double target_recall, double tar
     double tp = 0, fp = 0;
     /* Candidate c: the top c distinct-score groups are positive (c = 0: none). */
     for (size_t i = 0;;) {
-        double thr;
-        if (i == 0)
-            thr =
-                (double)nextafterf(score[order[0]], HUGE_VALF); /* thresholds are stored as float */
-        else if (i < n)
-            thr = between(score[order[i - 1]], score[order[i]]);
-        else
-            thr = (double)score[order[n - 1]];
         double fn = P - tp, tn = N - fp;
         double prec = tp + fp > 0 ? tp / (tp + fp) : 0.0;
         double rec = P > 0 ? tp / P : 0.0;
@@ -115,15 +112,26 @@ int ar_ll_calibrate(int criterion, double beta, double target_recall, double tar
         default:
             return ar_err_set(AR_ERR_INTERNAL, "unknown selection criterion %d", criterion);
         }
-        double dist = fabs(thr - natural);
-        if (v > best + 1e-12 || (fabs(v - best) <= 1e-12 && dist < best_dist)) {
-            best = v;
-            best_thr = thr;
-            best_dist = dist;
-        }
-        if (fb > fb_best + 1e-12) {
-            fb_best = fb;
-            fb_thr = thr;
+        bool better = v > best + 1e-12, tie = fabs(v - best) <= 1e-12;
+        bool fb_better = fb > fb_best + 1e-12;
+        if (better || tie || fb_better) { /* the threshold is only formed when it may be kept */
+            double thr;
+            if (i == 0) /* thresholds are stored as float */
+                thr = (double)nextafterf(score[order[0]], HUGE_VALF);
+            else if (i < n)
+                thr = between(score[order[i - 1]], score[order[i]]);
+            else
+                thr = (double)score[order[n - 1]];
+            double dist = fabs(thr - natural);
+            if (better || (tie && dist < best_dist)) {
+                best = v;
+                best_thr = thr;
+                best_dist = dist;
+            }
+            if (fb_better) {
+                fb_best = fb;
+                fb_thr = thr;
+            }
         }
         if (i == n)
             break;
