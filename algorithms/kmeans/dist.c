@@ -43,7 +43,10 @@ int ar_km_centres_init(struct ar_km_centres *cs, const float *c, size_t k, size_
         return ar_err_set(AR_ERR_LIMIT, "k-means: %zu x %zu centres are too many", k, dim);
     size_t off_norm2 = align_up(cells * sizeof(float));
     size_t off_norm2_d = off_norm2 + align_up(k * sizeof(float));
-    size_t total = off_norm2_d + k * sizeof(double);
+    size_t off_shift = off_norm2_d + align_up(k * sizeof(double));
+    size_t off_cs = off_shift + align_up(dim * sizeof(float));
+    size_t off_norm2_s = off_cs + align_up(cells * sizeof(float));
+    size_t total = off_norm2_s + k * sizeof(float);
     char *block = ar_alloc(total);
     if (!block)
         return AR_ERR_NOMEM;
@@ -54,6 +57,16 @@ int ar_km_centres_init(struct ar_km_centres *cs, const float *c, size_t k, size_
     cs->ct = (float *)(void *)block;
     cs->norm2 = (float *)(void *)(block + off_norm2);
     cs->norm2_d = (double *)(void *)(block + off_norm2_d);
+    cs->shift = (float *)(void *)(block + off_shift);
+    cs->cs = (float *)(void *)(block + off_cs);
+    cs->norm2_s = (float *)(void *)(block + off_norm2_s);
+    /* The shift: mean of the centres (per coordinate, in centre order). */
+    for (size_t t = 0; t < dim; t++) {
+        double s = 0;
+        for (size_t j = 0; j < k; j++)
+            s += (double)c[j * dim + t];
+        cs->shift[t] = (float)(s / (double)k);
+    }
     int nt = ar_par_threads();
 #pragma omp parallel num_threads(nt)
     {
@@ -68,12 +81,22 @@ int ar_km_centres_init(struct ar_km_centres *cs, const float *c, size_t k, size_
             }
             cs->norm2_d[j] = s;
             cs->norm2[j] = (float)s;
+            float *csj = cs->cs + j * dim;
+            double ss = 0;
+            for (size_t t = 0; t < dim; t++) {
+                csj[t] = cj[t] - cs->shift[t];
+                ss += (double)csj[t] * (double)csj[t];
+            }
+            cs->norm2_s[j] = (float)ss;
         }
     }
-    double mx = 0;
-    for (size_t j = 0; j < k; j++)
+    double mx = 0, mxs = 0;
+    for (size_t j = 0; j < k; j++) {
         mx = fmax(mx, cs->norm2_d[j]);
+        mxs = fmax(mxs, (double)cs->norm2_s[j]);
+    }
     cs->norm_max = sqrt(mx);
+    cs->norm_max_s = sqrt(mxs) * (1.0 + 0x1p-20); /* norm2_s was rounded to float */
     return AR_OK;
 }
 
@@ -211,7 +234,9 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
     size_t off_j = off_second + align_up(rb * sizeof(float));
     size_t off_xn = off_j + align_up(rb * sizeof(uint32_t));
     size_t off_bad = off_xn + align_up(rb * sizeof(double));
-    char *block = ar_alloc(off_bad + (size_t)nt * AR_ALIGN);
+    size_t off_xs = off_bad + (size_t)nt * AR_ALIGN;
+    const bool dense = !x->is_sparse;
+    char *block = ar_alloc(off_xs + (dense ? rb * dim * sizeof(float) : 0));
     if (!block)
         return AR_ERR_NOMEM;
     float *g = (float *)(void *)block;
@@ -220,6 +245,8 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
     uint32_t *best_j = (uint32_t *)(void *)(block + off_j);
     double *xn2 = (double *)(void *)(block + off_xn);
     size_t *bad = (size_t *)(void *)(block + off_bad); /* per thread, padded to 64 bytes */
+    float *xs = dense ? (float *)(void *)(block + off_xs) : NULL; /* rows - shift (dense) */
+    double *xn2s = xn2; /* dense: ||x - shift||^2 replaces ||x||^2 once the row is checked */
     const size_t bad_stride = AR_ALIGN / sizeof(size_t);
     const double tau = float_tau(dim);
     int rc = AR_OK;
@@ -243,6 +270,16 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
                 best_j[i] = 0;
                 if (!isfinite(xn2[i]) && first_bad == SIZE_MAX)
                     first_bad = i;
+                if (dense) {
+                    const float *restrict r = ar_mat_row(&xb.dense, i);
+                    float *restrict o = xs + i * dim;
+                    double s = 0;
+                    for (size_t t = 0; t < dim; t++) {
+                        o[t] = r[t] - cs->shift[t];
+                        s += (double)o[t] * (double)o[t];
+                    }
+                    xn2s[i] = s;
+                }
             }
             bad[(size_t)tid * bad_stride] = first_bad;
         }
@@ -256,14 +293,14 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
         }
         for (size_t j0 = 0; j0 < k; j0 += kb) {
             size_t nb = k - j0 < kb ? k - j0 : kb;
-            if (!xb.is_sparse)
-                ar_blas_sgemm(false, true, m, nb, dim, 1.0f, xb.dense.data, xb.dense.stride,
-                              cs->c + j0 * dim, dim, 0.0f, g, nb);
+            if (dense)
+                ar_blas_sgemm(false, true, m, nb, dim, 1.0f, xs, dim, cs->cs + j0 * dim, dim, 0.0f,
+                              g, nb);
 #pragma omp parallel num_threads(nt)
             {
                 size_t lo, hi;
                 ar_par_range(m, ar_par_tid(), ar_par_region_size(), &lo, &hi);
-                const float *restrict n2 = cs->norm2 + j0;
+                const float *restrict n2 = (dense ? cs->norm2_s : cs->norm2) + j0;
                 for (size_t i = lo; i < hi; i++) {
                     float *restrict gi = g + i * nb;
                     if (xb.is_sparse) {
@@ -294,7 +331,7 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
             size_t lo, hi;
             ar_par_range(m, ar_par_tid(), ar_par_region_size(), &lo, &hi);
             for (size_t i = lo; i < hi; i++) {
-                double xn = sqrt(xn2[i]) + cs->norm_max;
+                double xn = sqrt(xn2[i]) + (dense ? cs->norm_max_s : cs->norm_max);
                 double margin = 2.0 * tau * xn * xn;
                 size_t w = best_j[i];
                 double d;

@@ -81,7 +81,13 @@ struct ar_km_centres {
     float *norm2;    /* ||c_j||^2 as float (for the GEMM expansion) */
     double *norm2_d; /* ||c_j||^2 in double (for exact recomputation) */
     double norm_max; /* max_j ||c_j|| */
-    void *block;     /* the one allocation behind the arrays */
+    /* Dense rows are compared in coordinates shifted by `shift` (the mean of the centres), so
+     * that ||x||^2 - 2 x.c + ||c||^2 stays well conditioned for data far from the origin. */
+    float *shift;      /* dim */
+    float *cs;         /* k x dim: c_j - shift, rounded to float */
+    float *norm2_s;    /* ||c_j - shift||^2 of those floats */
+    double norm_max_s; /* max_j of their norms */
+    void *block;       /* the one allocation behind the arrays */
 };
 
 /* Precomputes norms and the transpose of the k x dim centres `c`. AR_ERR_NOMEM. */
