@@ -68,7 +68,8 @@ static inline float exp_nonpos(float x)
     p = p * g + 0.5f;
     p = p * g + 1.0f;
     p = p * g + 1.0f;
-    return i2f(f2i(p) + ((f2i(r) - f2i(magic)) << 23));
+    uint32_t scale = (uint32_t)(f2i(r) - f2i(magic)) << 23; /* n in the exponent field */
+    return i2f((int32_t)((uint32_t)f2i(p) + scale));
 }
 
 /* log(1 + e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, by its series to s^13
