@@ -80,6 +80,24 @@ int ar_ll_calibrate(int criterion, double beta, double target_recall, double tar
     if (criterion == AR_LL_CRIT_LOSS)
         return AR_OK;
     AR_TRY(sort_desc(score, n, order));
+    /* Scores and weighted positive / negative masses in sorted order, contiguous. */
+    float *ss = ar_allocn(n, sizeof *ss);
+    double *pw = ar_allocn(n, 2 * sizeof *pw);
+    if (!ss || !pw) {
+        ar_free(ss);
+        ar_free(pw);
+        return AR_ERR_NOMEM;
+    }
+    double *nw = pw + n;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t o = order[i];
+        double wi = w ? (double)w[o] : 1.0;
+        bool pos = y[o] > 0.5f;
+        ss[i] = score[o];
+        pw[i] = pos ? wi : 0.0;
+        nw[i] = pos ? 0.0 : wi;
+    }
+    int rc = AR_OK;
     double b2 = beta * beta;
     double best = -HUGE_VAL, best_thr = natural, best_dist = HUGE_VAL;
     double fb_best = -HUGE_VAL, fb_thr = natural; /* fallback when no threshold is feasible */
@@ -87,8 +105,6 @@ int ar_ll_calibrate(int criterion, double beta, double target_recall, double tar
     /* Candidate c: the top c distinct-score groups are positive (c = 0: none). */
     for (size_t i = 0;;) {
         double fn = P - tp, tn = N - fp;
-        double prec = tp + fp > 0 ? tp / (tp + fp) : 0.0;
-        double rec = P > 0 ? tp / P : 0.0;
         double v = -HUGE_VAL, fb = -HUGE_VAL;
         switch (criterion) {
         case AR_LL_CRIT_ACCURACY:
@@ -100,28 +116,34 @@ int ar_ll_calibrate(int criterion, double beta, double target_recall, double tar
             break;
         }
         case AR_LL_CRIT_PRECISION_AT_RECALL:
-            if (rec >= target_recall)
-                v = prec;
-            fb = rec;
+        case AR_LL_CRIT_RECALL_AT_PRECISION: {
+            double prec = tp + fp > 0 ? tp / (tp + fp) : 0.0;
+            double rec = P > 0 ? tp / P : 0.0;
+            if (criterion == AR_LL_CRIT_PRECISION_AT_RECALL) {
+                if (rec >= target_recall)
+                    v = prec;
+                fb = rec;
+            } else {
+                if (prec >= target_precision && tp > 0)
+                    v = rec;
+                fb = prec;
+            }
             break;
-        case AR_LL_CRIT_RECALL_AT_PRECISION:
-            if (prec >= target_precision && tp > 0)
-                v = rec;
-            fb = prec;
-            break;
+        }
         default:
-            return ar_err_set(AR_ERR_INTERNAL, "unknown selection criterion %d", criterion);
+            rc = ar_err_set(AR_ERR_INTERNAL, "unknown selection criterion %d", criterion);
+            goto out;
         }
         bool better = v > best + 1e-12, tie = fabs(v - best) <= 1e-12;
         bool fb_better = fb > fb_best + 1e-12;
         if (better || tie || fb_better) { /* the threshold is only formed when it may be kept */
             double thr;
             if (i == 0) /* thresholds are stored as float */
-                thr = (double)nextafterf(score[order[0]], HUGE_VALF);
+                thr = (double)nextafterf(ss[0], HUGE_VALF);
             else if (i < n)
-                thr = between(score[order[i - 1]], score[order[i]]);
+                thr = between(ss[i - 1], ss[i]);
             else
-                thr = (double)score[order[n - 1]];
+                thr = (double)ss[n - 1];
             double dist = fabs(thr - natural);
             if (better || (tie && dist < best_dist)) {
                 best = v;
@@ -136,13 +158,10 @@ int ar_ll_calibrate(int criterion, double beta, double target_recall, double tar
         if (i == n)
             break;
         /* Move the next group of equal scores to the positive side. */
-        float s = score[order[i]];
-        while (i < n && score[order[i]] == s) {
-            double wi = w ? (double)w[order[i]] : 1.0;
-            if (y[order[i]] > 0.5f)
-                tp += wi;
-            else
-                fp += wi;
+        float s = ss[i];
+        while (i < n && ss[i] == s) {
+            tp += pw[i];
+            fp += nw[i];
             i++;
         }
     }
@@ -153,5 +172,8 @@ int ar_ll_calibrate(int criterion, double beta, double target_recall, double tar
         out->value = best;
         out->threshold = best_thr;
     }
-    return AR_OK;
+out:
+    ar_free(ss);
+    ar_free(pw);
+    return rc;
 }
