@@ -9,31 +9,44 @@
 #include "core/mem.h"
 
 /* order[] = indices of score sorted by descending score, ties by ascending index: an LSD radix
- * sort over order-preserving 32-bit keys (4 passes of 8 bits; stable, so ties keep index order).
- * AR_ERR_NOMEM. */
+ * sort over order-preserving 32-bit keys (up to 4 passes of 8 bits; stable, so ties keep index
+ * order). The four digit histograms come from one read of the keys, and a digit that is the
+ * same for every key (common for the high bits of probabilities) costs no pass. AR_ERR_NOMEM. */
 static int sort_desc(const float *score, size_t n, uint32_t *order)
 {
     uint32_t *buf = ar_allocn(n, 3 * sizeof(uint32_t));
     if (!buf)
         return AR_ERR_NOMEM;
-    uint32_t *key = buf, *key2 = buf + n, *idx2 = buf + 2 * n;
+    uint32_t *key = buf, *key2 = buf + n, *idx2 = buf + 2 * n, *idx = order;
+    size_t count[4][256];
+    memset(count, 0, sizeof count);
     for (size_t i = 0; i < n; i++) {
         uint32_t u;
         float f = score[i];
         memcpy(&u, &f, 4);
         u = (u & 0x80000000u) ? ~u : (u | 0x80000000u); /* ascending with the float */
-        key[i] = ~u;                                    /* ascending key = descending score */
+        u = ~u;                                         /* ascending key = descending score */
+        key[i] = u;
         order[i] = (uint32_t)i;
+        count[0][u & 0xffu]++;
+        count[1][(u >> 8) & 0xffu]++;
+        count[2][(u >> 16) & 0xffu]++;
+        count[3][u >> 24]++;
     }
-    uint32_t *idx = order;
-    for (int shift = 0; shift < 32; shift += 8) {
-        size_t count[257] = {0};
-        for (size_t i = 0; i < n; i++)
-            count[((key[i] >> shift) & 0xffu) + 1]++;
-        for (int b = 0; b < 256; b++)
-            count[b + 1] += count[b];
+    for (int d = 0; d < 4; d++) {
+        size_t *cnt = count[d], sum = 0;
+        bool trivial = false;
+        for (int b = 0; b < 256; b++) {
+            size_t c = cnt[b];
+            trivial |= c == n;
+            cnt[b] = sum; /* exclusive prefix: first slot of bucket b */
+            sum += c;
+        }
+        if (trivial)
+            continue;
+        int shift = 8 * d;
         for (size_t i = 0; i < n; i++) {
-            size_t dst = count[(key[i] >> shift) & 0xffu]++;
+            size_t dst = cnt[(key[i] >> shift) & 0xffu]++;
             key2[dst] = key[i];
             idx2[dst] = idx[i];
         }
@@ -43,7 +56,8 @@ static int sort_desc(const float *score, size_t n, uint32_t *order)
         key2 = tk;
         idx2 = ti;
     }
-    /* An even number of passes leaves the indices in `order` itself. */
+    if (idx != order)
+        memcpy(order, idx, n * sizeof *order);
     ar_free(buf);
     return AR_OK;
 }
