@@ -590,7 +590,8 @@ int main(int argc, char **argv)
     }
     if (i >= argc)
         return usage("missing mode (parse, train or predict)");
-    ar_log_set_level(AR_LOG_WARN);
+    if (!getenv("ALGORUN_LOG_LEVEL")) /* set: the algorithm's own log lines (timings) */
+        ar_log_set_level(AR_LOG_WARN);
     if (ar_par_init(threads) != AR_OK)
         return fail(AR_ERR_PARAM, "--threads");
     if (strcmp(argv[i], "parse") == 0)

@@ -35,6 +35,30 @@ static size_t align_up(size_t n)
     return (n + AR_ALIGN - 1) / AR_ALIGN * AR_ALIGN;
 }
 
+static int use_fused = 1;
+
+int ar_km_kernel_fused(int on)
+{
+    int before = use_fused;
+    use_fused = on;
+    return before;
+}
+
+static bool fused_available(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    return use_fused && __builtin_cpu_supports("avx512f");
+#else
+    return false;
+#endif
+}
+
+/* Width of the padded centre range: full panels, then the rest rounded up to lanes. */
+static size_t panel_cols(size_t k)
+{
+    return (k + AR_KM_LANES - 1) / AR_KM_LANES * AR_KM_LANES;
+}
+
 int ar_km_centres_init(struct ar_km_centres *cs, const float *c, size_t k, size_t dim)
 {
     memset(cs, 0, sizeof *cs);
@@ -43,7 +67,14 @@ int ar_km_centres_init(struct ar_km_centres *cs, const float *c, size_t k, size_
         return ar_err_set(AR_ERR_LIMIT, "k-means: %zu x %zu centres are too many", k, dim);
     size_t off_norm2 = align_up(cells * sizeof(float));
     size_t off_norm2_d = off_norm2 + align_up(k * sizeof(float));
-    size_t total = off_norm2_d + k * sizeof(double);
+    size_t off_shift = off_norm2_d + align_up(k * sizeof(double));
+    size_t off_cs = off_shift + align_up(dim * sizeof(float));
+    size_t off_norm2_s = off_cs + align_up(cells * sizeof(float));
+    const bool fused = fused_available();
+    size_t kp = panel_cols(k);
+    size_t off_panels = off_norm2_s + align_up(k * sizeof(float));
+    size_t off_panel_n2 = off_panels + (fused ? align_up(kp * dim * sizeof(float)) : 0);
+    size_t total = off_panel_n2 + (fused ? kp * sizeof(float) : 0);
     char *block = ar_alloc(total);
     if (!block)
         return AR_ERR_NOMEM;
@@ -54,6 +85,18 @@ int ar_km_centres_init(struct ar_km_centres *cs, const float *c, size_t k, size_
     cs->ct = (float *)(void *)block;
     cs->norm2 = (float *)(void *)(block + off_norm2);
     cs->norm2_d = (double *)(void *)(block + off_norm2_d);
+    cs->shift = (float *)(void *)(block + off_shift);
+    cs->cs = (float *)(void *)(block + off_cs);
+    cs->norm2_s = (float *)(void *)(block + off_norm2_s);
+    cs->panels = fused ? (float *)(void *)(block + off_panels) : NULL;
+    cs->panel_n2 = fused ? (float *)(void *)(block + off_panel_n2) : NULL;
+    /* The shift: mean of the centres (per coordinate, in centre order). */
+    for (size_t t = 0; t < dim; t++) {
+        double s = 0;
+        for (size_t j = 0; j < k; j++)
+            s += (double)c[j * dim + t];
+        cs->shift[t] = (float)(s / (double)k);
+    }
     int nt = ar_par_threads();
 #pragma omp parallel num_threads(nt)
     {
@@ -68,12 +111,36 @@ int ar_km_centres_init(struct ar_km_centres *cs, const float *c, size_t k, size_
             }
             cs->norm2_d[j] = s;
             cs->norm2[j] = (float)s;
+            float *csj = cs->cs + j * dim;
+            double ss = 0;
+            for (size_t t = 0; t < dim; t++) {
+                csj[t] = cj[t] - cs->shift[t];
+                ss += (double)csj[t] * (double)csj[t];
+            }
+            cs->norm2_s[j] = (float)ss;
         }
     }
-    double mx = 0;
-    for (size_t j = 0; j < k; j++)
+    double mx = 0, mxs = 0;
+    for (size_t j = 0; j < k; j++) {
         mx = fmax(mx, cs->norm2_d[j]);
+        mxs = fmax(mxs, (double)cs->norm2_s[j]);
+    }
     cs->norm_max = sqrt(mx);
+    cs->norm_max_s = sqrt(mxs) * (1.0 + 0x1p-20); /* norm2_s was rounded to float */
+    if (fused) {
+        /* Centre j0 + jj of the panel starting at j0 (width w) is column jj of a dim x w
+         * block; padding columns are zero with norm +inf, so they never win. */
+        for (size_t j0 = 0; j0 < kp; j0 += AR_KM_PANEL) {
+            size_t w = kp - j0 < AR_KM_PANEL ? kp - j0 : AR_KM_PANEL;
+            float *pan = cs->panels + j0 * dim;
+            for (size_t jj = 0; jj < w; jj++) {
+                size_t j = j0 + jj;
+                for (size_t t = 0; t < dim; t++)
+                    pan[t * w + jj] = j < k ? cs->cs[j * dim + t] : 0.0f;
+                cs->panel_n2[j] = j < k ? cs->norm2_s[j] : INFINITY;
+            }
+        }
+    }
     return AR_OK;
 }
 
@@ -83,21 +150,36 @@ void ar_km_centres_release(struct ar_km_centres *cs)
     memset(cs, 0, sizeof *cs);
 }
 
-static double dense_dist2(const float *restrict x, const float *restrict c, size_t dim)
+/* Squared distance in double; vectorised (partial sums per lane, so the last bits depend on
+ * the instruction set chosen at run time, never on the thread count). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static double
+dense_dist2(const float *restrict x, const float *restrict c, size_t dim)
 {
-    double s0 = 0, s1 = 0;
-    size_t t = 0;
-    for (; t + 1 < dim; t += 2) {
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (size_t t = 0; t < dim; t++) {
         double a = (double)x[t] - (double)c[t];
-        double b = (double)x[t + 1] - (double)c[t + 1];
-        s0 += a * a;
-        s1 += b * b;
+        s += a * a;
     }
-    if (t < dim) {
-        double a = (double)x[t] - (double)c[t];
-        s0 += a * a;
+    return s;
+}
+
+/* One dense row: o = x - shift in float; returns ||x||^2 (non-finite when x has a NaN or an
+ * infinity) and stores ||o||^2 in *shifted, both in double. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static double
+shift_row(const float *restrict x, const float *restrict shift, size_t dim, float *restrict o,
+          double *shifted)
+{
+    double s = 0, ss = 0;
+#pragma omp simd reduction(+ : s, ss)
+    for (size_t t = 0; t < dim; t++) {
+        float v = x[t] - shift[t];
+        o[t] = v;
+        s += (double)x[t] * (double)x[t];
+        ss += (double)v * (double)v;
     }
-    return s0 + s1;
+    *shifted = ss;
+    return s;
 }
 
 static double sparse_dot(const struct ar_csr *m, size_t i, const float *c)
@@ -181,6 +263,116 @@ block_argmin(float *restrict gi, const float *restrict n2, size_t nb, float *bes
     return bj < nb ? bj : 0; /* nb: no finite value (rows with NaN are refused earlier) */
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define FUSED_ROWS 6 /* rows per micro-tile: 6 x 4 accumulators + 4 centre vectors in zmm */
+
+/* One panel of J x 16 centres for FUSED_ROWS rows: the dot products accumulate in registers
+ * over the dim coordinates, then v = ||c||^2 - 2 x.c updates each row's per-lane best,
+ * second-best and best index (m1, m2, ix). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+fused_panel(const float *const *xr, const float *restrict pan, size_t dim, const float *restrict n2,
+            uint32_t j0, int J, __m512 *m1, __m512 *m2, __m512i *ix)
+{
+    __m512 acc[FUSED_ROWS][4];
+#pragma GCC unroll 6
+    for (int r = 0; r < FUSED_ROWS; r++)
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
+            acc[r][q] = _mm512_setzero_ps();
+    const size_t w = (size_t)J * AR_KM_LANES;
+    for (size_t t = 0; t < dim; t++) {
+        __m512 c[4];
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
+            if (q < J)
+                c[q] = _mm512_loadu_ps(pan + t * w + (size_t)q * AR_KM_LANES);
+#pragma GCC unroll 6
+        for (int r = 0; r < FUSED_ROWS; r++) {
+            __m512 xb = _mm512_set1_ps(xr[r][t]);
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++)
+                if (q < J)
+                    acc[r][q] = _mm512_fmadd_ps(xb, c[q], acc[r][q]);
+        }
+    }
+    const __m512 two = _mm512_set1_ps(2.0f);
+    const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+        if (q >= J)
+            continue;
+        __m512 nv = _mm512_loadu_ps(n2 + (size_t)q * AR_KM_LANES);
+        __m512i jv = _mm512_add_epi32(iota, _mm512_set1_epi32((int)(j0 + (uint32_t)q * 16)));
+#pragma GCC unroll 6
+        for (int r = 0; r < FUSED_ROWS; r++) {
+            __m512 v = _mm512_fnmadd_ps(two, acc[r][q], nv);
+            __mmask16 lt = _mm512_cmp_ps_mask(v, m1[r], _CMP_LT_OQ);
+            m2[r] = _mm512_min_ps(m2[r], _mm512_max_ps(v, m1[r]));
+            m1[r] = _mm512_mask_mov_ps(m1[r], lt, v);
+            ix[r] = _mm512_mask_mov_epi32(ix[r], lt, jv);
+        }
+    }
+}
+
+/* Best centre, best value and second-best value of rows [lo, hi) of xs (shifted rows, dim
+ * floats each) against every panel. Rows are taken FUSED_ROWS at a time (the last tile
+ * repeats its last row; only real rows are stored). */
+__attribute__((target("avx512f"))) static void fused_assign(const struct ar_km_centres *cs,
+                                                            const float *xs, size_t lo, size_t hi,
+                                                            float *best_v, float *second_v,
+                                                            uint32_t *best_j)
+{
+    const size_t dim = cs->dim, kp = panel_cols(cs->k);
+    for (size_t i0 = lo; i0 < hi; i0 += FUSED_ROWS) {
+        const float *xr[FUSED_ROWS];
+        __m512 m1[FUSED_ROWS], m2[FUSED_ROWS];
+        __m512i ix[FUSED_ROWS];
+        for (int r = 0; r < FUSED_ROWS; r++) {
+            size_t i = i0 + (size_t)r < hi ? i0 + (size_t)r : hi - 1;
+            xr[r] = xs + i * dim;
+            m1[r] = _mm512_set1_ps(INFINITY);
+            m2[r] = m1[r];
+            ix[r] = _mm512_setzero_si512();
+        }
+        for (size_t j0 = 0; j0 < kp; j0 += AR_KM_PANEL) {
+            size_t w = kp - j0 < AR_KM_PANEL ? kp - j0 : AR_KM_PANEL;
+            const float *pan = cs->panels + j0 * dim;
+            const float *n2 = cs->panel_n2 + j0;
+            switch (w / AR_KM_LANES) {
+            case 4:
+                fused_panel(xr, pan, dim, n2, (uint32_t)j0, 4, m1, m2, ix);
+                break;
+            case 3:
+                fused_panel(xr, pan, dim, n2, (uint32_t)j0, 3, m1, m2, ix);
+                break;
+            case 2:
+                fused_panel(xr, pan, dim, n2, (uint32_t)j0, 2, m1, m2, ix);
+                break;
+            default:
+                fused_panel(xr, pan, dim, n2, (uint32_t)j0, 1, m1, m2, ix);
+                break;
+            }
+        }
+        for (int r = 0; r < FUSED_ROWS && i0 + (size_t)r < hi; r++) {
+            float b = _mm512_reduce_min_ps(m1[r]);
+            __mmask16 eq = _mm512_cmp_ps_mask(m1[r], _mm512_set1_ps(b), _CMP_EQ_OQ);
+            /* The second-best value: the best again when two lanes share it, else the
+             * smaller of the other lanes' bests and every lane's second-best. */
+            float s = _mm512_reduce_min_ps(m2[r]);
+            float o = _mm512_mask_reduce_min_ps((__mmask16)~eq, m1[r]);
+            if (__builtin_popcount((unsigned)eq) > 1)
+                o = b;
+            size_t i = i0 + (size_t)r;
+            best_v[i] = b;
+            second_v[i] = o < s ? o : s;
+            best_j[i] = eq ? (uint32_t)_mm512_mask_reduce_min_epi32(eq, ix[r]) : 0;
+        }
+    }
+}
+#endif
+
 /* Relative error scale of the float expansion; see the file comment. The dot product of
  * length d accumulates about sqrt(d) roundings in practice (d in the worst case); the factor
  * 8 is a safety margin, and a wrong guess only costs a double re-scan of the row. */
@@ -211,7 +403,9 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
     size_t off_j = off_second + align_up(rb * sizeof(float));
     size_t off_xn = off_j + align_up(rb * sizeof(uint32_t));
     size_t off_bad = off_xn + align_up(rb * sizeof(double));
-    char *block = ar_alloc(off_bad + (size_t)nt * AR_ALIGN);
+    size_t off_xs = off_bad + (size_t)nt * AR_ALIGN;
+    const bool dense = !x->is_sparse;
+    char *block = ar_alloc(off_xs + (dense ? rb * dim * sizeof(float) : 0));
     if (!block)
         return AR_ERR_NOMEM;
     float *g = (float *)(void *)block;
@@ -220,6 +414,8 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
     uint32_t *best_j = (uint32_t *)(void *)(block + off_j);
     double *xn2 = (double *)(void *)(block + off_xn);
     size_t *bad = (size_t *)(void *)(block + off_bad); /* per thread, padded to 64 bytes */
+    float *xs = dense ? (float *)(void *)(block + off_xs) : NULL; /* rows - shift (dense) */
+    double *xn2s = xn2;                                           /* dense rows: ||x - shift||^2 */
     const size_t bad_stride = AR_ALIGN / sizeof(size_t);
     const double tau = float_tau(dim);
     int rc = AR_OK;
@@ -237,11 +433,14 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
             ar_par_range(m, tid, ar_par_region_size(), &lo, &hi);
             size_t first_bad = SIZE_MAX;
             for (size_t i = lo; i < hi; i++) {
-                xn2[i] = row_norm2(&xb, i);
+                /* dense: ||x - shift||^2 replaces ||x||^2 once the row is checked */
+                double raw = dense ? shift_row(ar_mat_row(&xb.dense, i), cs->shift, dim,
+                                               xs + i * dim, &xn2s[i])
+                                   : (xn2[i] = row_norm2(&xb, i));
                 best_v[i] = INFINITY;
                 second_v[i] = INFINITY;
                 best_j[i] = 0;
-                if (!isfinite(xn2[i]) && first_bad == SIZE_MAX)
+                if (!isfinite(raw) && first_bad == SIZE_MAX)
                     first_bad = i;
             }
             bad[(size_t)tid * bad_stride] = first_bad;
@@ -254,16 +453,27 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
                 goto done;
             }
         }
-        for (size_t j0 = 0; j0 < k; j0 += kb) {
-            size_t nb = k - j0 < kb ? k - j0 : kb;
-            if (!xb.is_sparse)
-                ar_blas_sgemm(false, true, m, nb, dim, 1.0f, xb.dense.data, xb.dense.stride,
-                              cs->c + j0 * dim, dim, 0.0f, g, nb);
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (dense && cs->panels) {
 #pragma omp parallel num_threads(nt)
             {
                 size_t lo, hi;
                 ar_par_range(m, ar_par_tid(), ar_par_region_size(), &lo, &hi);
-                const float *restrict n2 = cs->norm2 + j0;
+                if (lo < hi)
+                    fused_assign(cs, xs, lo, hi, best_v, second_v, best_j);
+            }
+        }
+#endif
+        for (size_t j0 = 0; j0 < k && !(dense && cs->panels); j0 += kb) {
+            size_t nb = k - j0 < kb ? k - j0 : kb;
+            if (dense)
+                ar_blas_sgemm(false, true, m, nb, dim, 1.0f, xs, dim, cs->cs + j0 * dim, dim, 0.0f,
+                              g, nb);
+#pragma omp parallel num_threads(nt)
+            {
+                size_t lo, hi;
+                ar_par_range(m, ar_par_tid(), ar_par_region_size(), &lo, &hi);
+                const float *restrict n2 = (dense ? cs->norm2_s : cs->norm2) + j0;
                 for (size_t i = lo; i < hi; i++) {
                     float *restrict gi = g + i * nb;
                     if (xb.is_sparse) {
@@ -294,7 +504,7 @@ int ar_km_assign(const struct ar_km_centres *cs, const struct ar_batch *x, uint3
             size_t lo, hi;
             ar_par_range(m, ar_par_tid(), ar_par_region_size(), &lo, &hi);
             for (size_t i = lo; i < hi; i++) {
-                double xn = sqrt(xn2[i]) + cs->norm_max;
+                double xn = sqrt(xn2[i]) + (dense ? cs->norm_max_s : cs->norm_max);
                 double margin = 2.0 * tau * xn * xn;
                 size_t w = best_j[i];
                 double d;

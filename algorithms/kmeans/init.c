@@ -51,18 +51,24 @@ static size_t pick_weighted(struct ar_rng *r, const double *score, const unsigne
     return last; /* rounding: u fell at the very end */
 }
 
+/* Squared distance of dense rows to c in double, vectorised (partial sums per lane). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static double
+dense_d2(const float *restrict r, const float *restrict c, size_t dim)
+{
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (size_t t = 0; t < dim; t++) {
+        double d = (double)r[t] - (double)c[t];
+        s += d * d;
+    }
+    return s;
+}
+
 /* Squared distance of row i to dense centre c with ||c||^2 = cn (sparse rows use it). */
 static double dist2_row(const struct ar_batch *x, size_t i, const float *c, size_t dim, double cn)
 {
-    if (!x->is_sparse) {
-        const float *restrict r = ar_mat_row(&x->dense, i);
-        double s = 0;
-        for (size_t t = 0; t < dim; t++) {
-            double d = (double)r[t] - (double)c[t];
-            s += d * d;
-        }
-        return s;
-    }
+    if (!x->is_sparse)
+        return dense_d2(ar_mat_row(&x->dense, i), c, dim);
     const struct ar_csr *m = &x->csr;
     double s = cn;
     for (uint64_t p = m->indptr[i]; p < m->indptr[i + 1]; p++) {

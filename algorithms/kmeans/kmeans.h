@@ -81,8 +81,27 @@ struct ar_km_centres {
     float *norm2;    /* ||c_j||^2 as float (for the GEMM expansion) */
     double *norm2_d; /* ||c_j||^2 in double (for exact recomputation) */
     double norm_max; /* max_j ||c_j|| */
-    void *block;     /* the one allocation behind the arrays */
+    /* Dense rows are compared in coordinates shifted by `shift` (the mean of the centres), so
+     * that ||x||^2 - 2 x.c + ||c||^2 stays well conditioned for data far from the origin. */
+    float *shift;      /* dim */
+    float *cs;         /* k x dim: c_j - shift, rounded to float */
+    float *norm2_s;    /* ||c_j - shift||^2 of those floats */
+    double norm_max_s; /* max_j of their norms */
+    /* The fused AVX-512 kernel's copy of `cs`: panels of AR_KM_PANEL centres (the last one
+     * AR_KM_LANES-aligned), each dim x width floats, and their norms (+inf padding). NULL
+     * when the kernel is not used. */
+    float *panels;
+    float *panel_n2;
+    void *block; /* the one allocation behind the arrays */
 };
+
+#define AR_KM_LANES 16
+#define AR_KM_PANEL 64
+
+/* Dense kernel choice, for tests and benchmarks: 1 = fused AVX-512 kernel when the CPU has it
+ * (the default), 0 = sgemm + argmin passes. Returns the previous setting. Affects centre sets
+ * initialised afterwards; not thread-safe (set it before training). */
+int ar_km_kernel_fused(int on);
 
 /* Precomputes norms and the transpose of the k x dim centres `c`. AR_ERR_NOMEM. */
 int ar_km_centres_init(struct ar_km_centres *cs, const float *c, size_t k, size_t dim);

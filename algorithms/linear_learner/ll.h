@@ -214,6 +214,7 @@ struct ar_ll_trainer {
     double y_mu, y_sd;
     double *class_w;        /* n_out class weights (multiclass) */
     double *posw;           /* n_models resolved positive weights */
+    float *posw_f;          /* the same in float (refreshed every step) */
     double *ep_loss, *ep_w; /* n_models: this epoch's weighted reported loss and weight */
     size_t steps;
     struct ar_ll_loss_prm prm_train, prm_report;

@@ -24,6 +24,120 @@ static inline float flush(float x)
 
 /* ---- losses ---- */
 
+/* Float bits without aliasing trouble (vectorises to a no-op). */
+static inline int32_t f2i(float x)
+{
+    int32_t i;
+    memcpy(&i, &x, sizeof i);
+    return i;
+}
+
+static inline float i2f(int32_t i)
+{
+    float x;
+    memcpy(&x, &i, sizeof x);
+    return x;
+}
+
+/* a if the mask (0 or -1, from a comparison) is set, else b; on the bits so that loops
+ * if-convert for every instruction set (float selects are not turned into blends at -O2). */
+static inline float select_f(int32_t mask, float a, float b)
+{
+    return i2f((f2i(a) & mask) | (f2i(b) & ~mask));
+}
+
+/* e^x for x <= 0 in float, branch-free so loops over it vectorise (libm's expf is a call).
+ * x = n ln2 + g with |g| <= ln2 / 2 (two-constant Cody-Waite), e^g by its degree-7 Taylor
+ * polynomial (truncation < 6e-9 relative), 2^n put into the exponent. Arguments below -87 are
+ * clamped (e^-87 = 1.6e-38, the result is then flushed by the callers' 1e-30 cut anyway). */
+static inline float exp_nonpos(float x)
+{
+    /* max(x, -87) on the bits: negative floats order in reverse as integers */
+    int32_t xi = f2i(x), lim = f2i(-87.0f);
+    x = i2f(xi > lim ? lim : xi);
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float r = x * 1.44269504f + magic;
+    float n = r - magic;
+    float g = x - n * 0.693359375f; /* ln2 split: hi has 10 significant bits */
+    g = g + n * 2.12194440e-4f;
+    float p = 1.0f / 5040.0f;
+    p = p * g + 1.0f / 720.0f;
+    p = p * g + 1.0f / 120.0f;
+    p = p * g + 1.0f / 24.0f;
+    p = p * g + 1.0f / 6.0f;
+    p = p * g + 0.5f;
+    p = p * g + 1.0f;
+    p = p * g + 1.0f;
+    uint32_t scale = (uint32_t)(f2i(r) - f2i(magic)) << 23; /* n in the exponent field */
+    return i2f((int32_t)((uint32_t)f2i(p) + scale));
+}
+
+/* log(1 + e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, by its series to s^13
+ * (truncation < 2e-8 relative); exact to float rounding for small e too. */
+static inline float log1p_unit(float e)
+{
+    float s = e / (2.0f + e), s2 = s * s;
+    float p = 1.0f / 13.0f;
+    p = p * s2 + 1.0f / 11.0f;
+    p = p * s2 + 1.0f / 9.0f;
+    p = p * s2 + 1.0f / 7.0f;
+    p = p * s2 + 1.0f / 5.0f;
+    p = p * s2 + 1.0f / 3.0f;
+    p = p * s2 + 1.0f;
+    return 2.0f * s * p;
+}
+
+/* Logistic loss and gradient of one row over models [m0, m1) (binary, C = 1): z[m] becomes
+ * w_m (sigmoid(z) - y), w_m = fwi x posw[m] for positives and fwi otherwise; cp[m] += that
+ * gradient, lp[m] += fwi x loss, wp[m] += w_m. Each model is its own lane, so the sums are
+ * formed in row order exactly as a scalar loop would. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+logistic_row(float *restrict z, const float *restrict posw, size_t m0, size_t m1, float yf,
+             float fwi, double *restrict cp, double *restrict lp, double *restrict wp)
+{
+    const int32_t pos_mask = -(int32_t)(yf == 1.0f);
+    z += m0; /* one induction variable: gcc if-converts the loop only in this shape */
+    posw += m0;
+    cp += m0;
+    lp += m0;
+    wp += m0;
+    const size_t n = m1 - m0;
+#pragma omp simd
+    for (size_t m = 0; m < n; m++) {
+        float zm = z[m], az = fabsf(zm);
+        float e = exp_nonpos(-az), inv = 1.0f / (1.0f + e);
+        int32_t neg = f2i(zm) >> 31; /* -1 for negative z (and -0) */
+        float sg = select_f(neg, e * inv, inv);
+        float l = select_f(neg, 0.0f, zm) - zm * yf + log1p_unit(e);
+        float wt = fwi * select_f(pos_mask, posw[m], 1.0f);
+        float g = wt * (sg - yf);
+        g = select_f(-(int32_t)(fabsf(g) >= 1e-30f), g, 0.0f);
+        z[m] = g;
+        cp[m] += (double)g;
+        lp[m] += (double)(fwi * l);
+        wp[m] += (double)wt;
+    }
+}
+
+/* Sigmoid scores and (labels given) the weighted logistic loss of one row over M models:
+ * z[m] becomes sigmoid(z[m]); lp[m] += wi x loss; wp[m] += wi. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+logistic_score_row(float *restrict z, size_t M, bool labels, float yf, double wi,
+                   double *restrict lp, double *restrict wp)
+{
+    const double lw = labels ? wi : 0.0;
+#pragma omp simd
+    for (size_t m = 0; m < M; m++) {
+        float zm = z[m], az = fabsf(zm);
+        float e = exp_nonpos(-az), inv = 1.0f / (1.0f + e);
+        int32_t neg = f2i(zm) >> 31;
+        float l = select_f(neg, 0.0f, zm) - zm * yf + log1p_unit(e);
+        z[m] = select_f(neg, e * inv, inv);
+        lp[m] += lw * (double)l;
+        wp[m] += wi;
+    }
+}
+
 static inline double sigmoid(double z)
 {
     if (z >= 0)
@@ -142,6 +256,7 @@ void ar_ll_trainer_free(struct ar_ll_trainer *t)
     ar_free(t->inv_sd);
     ar_free(t->class_w);
     ar_free(t->posw);
+    ar_free(t->posw_f);
     ar_free(t->ep_loss);
     ar_free(t->ep_w);
     ar_free(t);
@@ -190,11 +305,12 @@ int ar_ll_trainer_new(const struct ar_ll_config *c, const struct ar_ll_model_cfg
     t->inv_sd = ar_callocn(n_features, sizeof(double));
     t->class_w = ar_callocn(c->n_out, sizeof(double));
     t->posw = ar_callocn(n_models, sizeof(double));
+    t->posw_f = ar_callocn(n_models, sizeof(float));
     t->ep_loss = ar_callocn(n_models, sizeof(double));
     t->ep_w = ar_callocn(n_models, sizeof(double));
     if (!t->mc || !t->w || !t->b || !t->wt || !t->bt || !t->s1 || !t->s2 || !t->bs1 || !t->bs2 ||
         !t->gw || !t->kprm || !t->part || !t->colsum || !t->wsum || !t->mu || !t->inv_sd ||
-        !t->class_w || !t->posw || !t->ep_loss || !t->ep_w) {
+        !t->class_w || !t->posw || !t->posw_f || !t->ep_loss || !t->ep_w) {
         ar_ll_trainer_free(t);
         return AR_ERR_NOMEM;
     }
@@ -528,6 +644,16 @@ static int reduce_f32(float *buf, size_t n)
     return rc;
 }
 
+/* Whether every value of x[0..n) is finite (exponent bits not all ones); vectorised. */
+static bool row_finite(const float *restrict x, size_t n)
+{
+    int32_t bad = 0;
+#pragma omp simd reduction(| : bad)
+    for (size_t j = 0; j < n; j++)
+        bad |= -(int32_t)((f2i(x[j]) & 0x7f800000) == 0x7f800000);
+    return bad == 0;
+}
+
 /* Losses and gradients for rows [lo, hi) and models [m0, m1) of Z: adds each model's
  * reported loss to lp[m], its training weight to wp[m] and its weighted gradient sums to
  * cp[k]; Z becomes weight * dl/dz. `check` also checks the features are finite. Returns the
@@ -550,10 +676,8 @@ static size_t grad_block(const struct ar_ll_trainer *t, const struct ar_batch *b
             break;
         }
         if (check && !b->is_sparse) {
-            const float *x = ar_mat_row(&b->dense, i);
-            for (size_t j = 0; j < b->n_cols; j++)
-                if (!isfinite(x[j]))
-                    bad = i + 1;
+            if (!row_finite(ar_mat_row(&b->dense, i), b->n_cols))
+                bad = i + 1;
         } else if (check) {
             for (uint64_t p = b->csr.indptr[i]; p < b->csr.indptr[i + 1]; p++)
                 if (!isfinite(b->csr.values[p]))
@@ -575,20 +699,8 @@ static size_t grad_block(const struct ar_ll_trainer *t, const struct ar_batch *b
                 wp[m] += wt;
             }
         } else if (c->loss == AR_LL_LOSS_LOGISTIC) {
-            /* The hot case, in float with one exp and one log1p per output. */
-            float fwi = (float)wi;
-            for (size_t m = m0; m < m1; m++) {
-                float z = zi[m], e = expf(-fabsf(z)), inv = 1.0f / (1.0f + e);
-                float sg = z >= 0 ? inv : e * inv;
-                /* log1p(e) for e in (0, 1]; the series below 1e-4 is exact to float. */
-                float l =
-                    fmaxf(z, 0.0f) - z * yf + (e > 1e-4f ? logf(1.0f + e) : e * (1.0f - 0.5f * e));
-                float wt = yf == 1.0f ? fwi * (float)t->posw[m] : fwi;
-                zi[m] = flush(wt * (sg - yf));
-                cp[m] += (double)zi[m];
-                lp[m] += (double)(fwi * l);
-                wp[m] += (double)wt;
-            }
+            /* The hot case, in float, vectorised over the models. */
+            logistic_row(zi, t->posw_f, m0, m1, yf, (float)wi, cp, lp, wp);
         } else {
             double y = ((double)yf - t->y_mu) / t->y_sd;
             for (size_t m = m0; m < m1; m++) {
@@ -690,6 +802,8 @@ int ar_ll_trainer_step(struct ar_ll_trainer *t, const struct ar_batch *b)
         return AR_OK;
     AR_TRY(grow_z(t, n));
     ar_ll_trainer_fold(t);
+    for (size_t m = 0; m < M; m++)
+        t->posw_f[m] = (float)t->posw[m];
     bool by_models = ar_par_threads() > 1 && M >= (size_t)ar_par_threads();
     size_t bad;
     if (by_models) {
@@ -837,6 +951,7 @@ int ar_ll_trainer_eval(const struct ar_ll_trainer *t, const struct ar_batch *b, 
     int nt = ar_par_threads();
     size_t stride = t->part_stride;
     double *part = t->part;
+    const bool fast_logistic = c->predictor == AR_LL_BINARY && c->loss == AR_LL_LOSS_LOGISTIC;
     memset(part, 0, (size_t)nt * stride * sizeof(double));
 #pragma omp parallel num_threads(nt) if (n * K >= 8192)
     {
@@ -849,6 +964,10 @@ int ar_ll_trainer_eval(const struct ar_ll_trainer *t, const struct ar_batch *b, 
             float *restrict zi = z + i * K;
             double wi = b->weights ? (double)b->weights[i] : 1.0;
             float yf = labels ? b->labels[i] : 0.0f;
+            if (fast_logistic) {
+                logistic_score_row(zi, M, labels, yf, wi, lp, wp);
+                continue;
+            }
             for (size_t m = 0; m < M; m++) {
                 if (c->predictor == AR_LL_MULTICLASS) {
                     float *zm = zi + m * C;

@@ -1,6 +1,8 @@
 /* Quick timing of the k-means distance kernel against plain sgemm on the same shape:
- *   km_bench [n_rows=200000] [dim=50] [k=100] [reps=3]
- * Prints GFLOP/s counted as 2 n k dim for both (not a benchmark suite: no reference). */
+ *   km_bench [n_rows=200000] [dim=50] [k=100] [reps=3] [offset=0]
+ * Rows and centres are N(0, 1) plus `offset` in every coordinate (far from the origin when
+ * large: the case where the float expansion needs the shift to the centres' mean). Prints GFLOP/s
+ * counted as 2 n k dim for both (not a benchmark suite: no reference). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,6 +23,7 @@ int main(int argc, char **argv)
 {
     size_t n = arg(argc, argv, 1, 200000), d = arg(argc, argv, 2, 50), k = arg(argc, argv, 3, 100);
     int reps = (int)arg(argc, argv, 4, 3);
+    double offset = argc > 5 ? strtod(argv[5], NULL) : 0.0;
     float *x = ar_allocn(n * d, sizeof *x), *c = ar_allocn(k * d, sizeof *c);
     float *g = ar_allocn(n * k, sizeof *g);
     uint32_t *a = ar_allocn(n, sizeof *a);
@@ -30,9 +33,9 @@ int main(int argc, char **argv)
     struct ar_rng r;
     ar_rng_init(&r, 1, 0);
     for (size_t i = 0; i < n * d; i++)
-        x[i] = (float)ar_rng_normal(&r);
+        x[i] = (float)(ar_rng_normal(&r) + offset);
     for (size_t i = 0; i < k * d; i++)
-        c[i] = (float)ar_rng_normal(&r);
+        c[i] = (float)(ar_rng_normal(&r) + offset);
     struct ar_batch b = {0};
     b.n_rows = n;
     b.n_cols = d;

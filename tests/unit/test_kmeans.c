@@ -180,16 +180,34 @@ static void check_kernel(size_t n, size_t d, size_t k, double offset, double zer
     ar_free(d2s);
 }
 
+static void test_kernel_both(void);
+
+/* Both dense kernels: the fused AVX-512 one (where the CPU has it) and sgemm + argmin. */
 static void test_kernel(void)
 {
+    int before = ar_km_kernel_fused(1);
+    test_kernel_both();
+    ar_km_kernel_fused(0);
+    test_kernel_both();
+    ar_km_kernel_fused(before);
+}
+
+static void test_kernel_both(void)
+{
     check_kernel(0, 5, 3, 0, 0, 1);
+    /* Panel edges of the fused kernel: 16-centre lanes, 64-centre panels, 6-row tiles. */
+    check_kernel(13, 9, 16, 0, 0, 12);
+    check_kernel(7, 9, 17, 0, 0, 13);
+    check_kernel(25, 33, 64, 0, 0, 14);
+    check_kernel(31, 5, 65, 0, 0.1, 15);
+    check_kernel(61, 2, 130, 5, 0, 16);
     check_kernel(1, 5, 3, 0, 0, 2);
     check_kernel(1, 1, 1, 0, 0, 3);
     check_kernel(333, 7, 1, 0, 0.3, 4);
     check_kernel(333, 7, 17, 0, 0.3, 5);
     check_kernel(1001, 50, 100, 0, 0.5, 6);
     check_kernel(257, 13, 1100, 0, 0.2, 7); /* two centre blocks */
-    check_kernel(500, 20, 30, 1000, 0, 8);  /* far from the origin: every row re-checked */
+    check_kernel(500, 20, 30, 1000, 0, 8);  /* far from the origin (shifted to the centres) */
     check_kernel(4000, 3, 5, 0, 0, 9);      /* several row blocks */
     /* More threads than rows. */
     int before = ar_par_threads();
