@@ -531,7 +531,9 @@ def bench_linear(ctx):
     for hp in ("predictor_type=binary_classifier", "feature_dim=100", "num_models=32",
                "epochs=5"):
         args += ["--hp", hp]
-    args += ["--train", tr + ".csv;text/csv", "--validation", va + ".csv;text/csv",
+    # --eval hands the validation channel to training too: Linear Learner selects its model
+    # and calibrates the threshold there, as a SageMaker job with a validation channel does.
+    args += ["--train", tr + ".csv;text/csv", "--validation", va + ".csv;text/csv", "--eval",
              "--predictions", ctx.work("linear")]
     a = Side("algorun", ctx.driver(2, *args), 2, key="train_seconds",
              quality=binary_quality(va))
