@@ -495,8 +495,9 @@ static int launch(const struct tune_opts *o, const struct ar_algo *algo, struct 
     }
     argv[na] = NULL;
 #undef ARG
-    char log_path[PATH_MAX + 128];
-    snprintf(log_path, sizeof log_path, "%s/%s.log", tune_dir, s->name);
+    char log_path[PATH_MAX + 256];
+    if (snprintf(log_path, sizeof log_path, "%s/%s.log", tune_dir, s->name) >= (int)sizeof log_path)
+        return ar_err_set(AR_ERR_LIMIT, "trial log path too long under %s", tune_dir);
     FILE *lf = fopen(log_path, "w");
     if (!lf)
         return ar_err_set(AR_ERR_IO, "%s: %s", log_path, strerror(errno));
