@@ -341,19 +341,8 @@ int ar_csv_parse(const char *buf, size_t len, const struct ar_csv_opts *o, struc
         memset(local, 0, sizeof local);
     }
     const char *prev = b0;
-    size_t span = (size_t)(end - b0);
     for (size_t t = 0; t < n_chunks; t++) {
-        /* Chunk t ends at the first line start at or after its share of the bytes. */
-        const char *cut = end;
-        if (t + 1 < n_chunks) {
-            cut = b0 + (size_t)((double)span * (double)(t + 1) / (double)n_chunks);
-            if (cut < prev)
-                cut = prev;
-            if (cut > b0 && cut < end) {
-                const char *nl = memchr(cut - 1, '\n', (size_t)(end - cut + 1));
-                cut = nl ? nl + 1 : end;
-            }
-        }
+        const char *cut = ar_text_chunk_end(b0, end, prev, t, n_chunks);
         ch[t].b = prev;
         ch[t].e = cut;
         prev = cut;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 static inline const char *ar_text_skip_blanks(const char *p, const char *e)
 {
@@ -49,6 +50,25 @@ static inline void ar_text_quote(const char *p, size_t n, char *out, size_t cap)
         for (int i = 0; i < 3 && k + 1 < cap; i++)
             out[k++] = '.';
     out[k] = '\0';
+}
+
+/* Where chunk t of n_chunks over [b0, end) ends, given that the previous chunk ended at prev:
+ * the first line start at or after t's share of the bytes (end for the last chunk), so every
+ * chunk holds whole lines and parallel parsers agree with a serial one. */
+static inline const char *ar_text_chunk_end(const char *b0, const char *end, const char *prev,
+                                            size_t t, size_t n_chunks)
+{
+    if (t + 1 >= n_chunks)
+        return end;
+    size_t span = (size_t)(end - b0);
+    const char *cut = b0 + (size_t)((double)span * (double)(t + 1) / (double)n_chunks);
+    if (cut < prev)
+        cut = prev;
+    if (cut > b0 && cut < end) {
+        const char *nl = memchr(cut - 1, '\n', (size_t)(end - cut + 1));
+        cut = nl ? nl + 1 : end;
+    }
+    return cut;
 }
 
 #endif
