@@ -107,47 +107,21 @@ static int add_hp(struct run_opts *o, const char *name, const char *value)
 
 static int read_hp_file(struct run_opts *o, const char *path)
 {
-    struct ar_stream *s;
-    AR_TRY(ar_stream_open_file(path, false, &s));
-    char *text;
-    size_t len;
-    int rc = ar_stream_slurp(s, 1 << 20, &text, &len);
-    ar_stream_close(s);
+    cJSON *j;
+    int rc = ar_json_read_object(path, false, &j);
     if (rc != AR_OK)
         return rc;
-    cJSON *j = cJSON_Parse(text);
-    ar_free(text);
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return ar_err_set(AR_ERR_PARAM, "%s: expected a JSON object of name: value", path);
-    }
     const cJSON *it;
     cJSON_ArrayForEach(it, j)
     {
-        char buf[64];
-        const char *v = NULL;
-        char *printed = NULL;
-        if (cJSON_IsString(it))
-            v = it->valuestring;
-        else if (cJSON_IsBool(it))
-            v = cJSON_IsTrue(it) ? "true" : "false";
-        else if (cJSON_IsNumber(it)) {
-            double d = it->valuedouble;
-            if (d == (double)(long long)d && d > -1e15 && d < 1e15)
-                snprintf(buf, sizeof buf, "%lld", (long long)d);
-            else
-                snprintf(buf, sizeof buf, "%.17g", d);
-            v = buf;
-        } else if (cJSON_IsArray(it) || cJSON_IsObject(it)) {
-            v = printed = cJSON_PrintUnformatted(it);
-        }
-        if (!v) {
+        if (cJSON_IsNull(it)) {
             cJSON_Delete(j);
             return ar_err_set(AR_ERR_PARAM, "%s: hyperparameter %s has no usable value", path,
                               it->string);
         }
-        rc = add_hp(o, it->string, v);
-        cJSON_free(printed);
+        char *v = ar_hp_value_string(it);
+        rc = v ? add_hp(o, it->string, v) : AR_ERR_NOMEM;
+        ar_free(v);
         if (rc != AR_OK)
             break;
     }

@@ -79,7 +79,7 @@ long ar_job_final_metric(const struct ar_job *job, const char *set, const char *
 
 /* ---- reading the config files ---- */
 
-static int read_json(const char *path, bool optional, cJSON **out)
+int ar_json_read_object(const char *path, bool optional, cJSON **out)
 {
     *out = NULL;
     struct ar_stream *s;
@@ -110,9 +110,7 @@ static int read_json(const char *path, bool optional, cJSON **out)
     return AR_OK;
 }
 
-/* A hyperparameter value as a string: strings as they are, numbers and booleans as text
- * (the contract says strings, but hand-written files often use numbers). */
-static char *hp_value_string(const cJSON *v)
+char *ar_hp_value_string(const cJSON *v)
 {
     char buf[64];
     if (cJSON_IsString(v))
@@ -139,7 +137,7 @@ static int read_hyperparameters(struct ar_job *job, const char *config_dir)
     char path[4096];
     AR_TRY(pathf(path, sizeof path, "%s/hyperparameters.json", config_dir));
     cJSON *j;
-    AR_TRY(read_json(path, true, &j));
+    AR_TRY(ar_json_read_object(path, true, &j));
     if (!j)
         return AR_OK;
     size_t n = (size_t)cJSON_GetArraySize(j);
@@ -156,7 +154,7 @@ static int read_hyperparameters(struct ar_job *job, const char *config_dir)
             return ar_err_set(AR_ERR_PARAM, "%s: hyperparameter %s is null", path, it->string);
         }
         char *name = ar_strdup(it->string);
-        char *value = hp_value_string(it);
+        char *value = ar_hp_value_string(it);
         if (!name || !value) {
             ar_free(name);
             ar_free(value);
@@ -176,7 +174,7 @@ static int read_channels(struct ar_job *job, const char *config_dir)
     char path[4096];
     AR_TRY(pathf(path, sizeof path, "%s/inputdataconfig.json", config_dir));
     cJSON *j;
-    AR_TRY(read_json(path, true, &j));
+    AR_TRY(ar_json_read_object(path, true, &j));
     if (!j)
         return AR_OK;
     size_t n = (size_t)cJSON_GetArraySize(j);

@@ -6,6 +6,7 @@
 #define AR_CONTAINER_JOB_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "algorithms/algo.h"
@@ -65,6 +66,15 @@ const char *ar_job_status_str(enum ar_job_status s);
 /* Final value of each metric (the last one recorded, as SageMaker's FinalMetricDataList).
  * Returns the index of the last entry with that set/name, or -1. */
 long ar_job_final_metric(const struct ar_job *job, const char *set, const char *name);
+
+struct cJSON;
+/* Reads a JSON object from a file (at most 1 MiB). With `optional`, a missing file gives
+ * AR_OK and *out = NULL. AR_ERR_FORMAT naming the file and byte for bad JSON or a non-object. */
+int ar_json_read_object(const char *path, bool optional, struct cJSON **out);
+/* A hyperparameter value as a string (ar_alloc'd): strings as they are, numbers and booleans as
+ * text, lists and objects as their JSON (the contract says strings, but hand-written files
+ * often use numbers). NULL when out of memory. */
+char *ar_hp_value_string(const struct cJSON *v);
 
 /* Removes a directory tree (files, links, subdirectories); errors are ignored. */
 void ar_remove_tree(const char *dir);

@@ -155,8 +155,7 @@ int ar_km_model_load(const char *dir, struct ar_model **out)
     if (rc != AR_OK)
         return rc;
     struct ar_km_model *m = NULL;
-    if (rc == AR_OK)
-        rc = ar_km_model_decode(buf, len, path, &m);
+    rc = ar_km_model_decode(buf, len, path, &m);
     ar_free(buf);
     if (rc == AR_OK)
         *out = &m->base;
