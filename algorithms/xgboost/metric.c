@@ -84,6 +84,28 @@ static int cmp_desc(const void *a, const void *b)
     return (i > j) - (i < j);
 }
 
+/* The area one step between two distinct scores adds: XGBoost's interpolated precision-recall
+ * segment for aucpr, a trapezoid of the ROC curve for auc. */
+static double segment_area(bool pr, double total_pos, double fp_prev, double tp_prev, double fp,
+                           double tp)
+{
+    if (!pr)
+        return fabs(fp - fp_prev) * (tp + tp_prev) / 2.0;
+    double pr_prev = tp_prev / total_pos, prc = tp / total_pos;
+    double h = 0, a, b;
+    if (tp == tp_prev) {
+        a = 1.0;
+        b = 0.0;
+    } else {
+        h = (fp - fp_prev) / (tp - tp_prev);
+        a = 1.0 + h;
+        b = (fp_prev - h * tp_prev) / total_pos;
+    }
+    if (b != 0.0)
+        return (prc - pr_prev - b / a * (log(a * prc + b) - log(a * pr_prev + b))) / a;
+    return (prc - pr_prev) / a;
+}
+
 /* AUC (ROC or PR) as XGBoost's BinaryAUC: sort by score descending, one area term per group
  * of equal scores. */
 static int auc_eval(bool pr, const float *y, const float *score, const float *w, size_t n,
@@ -122,24 +144,7 @@ static int auc_eval(bool pr, const float *y, const float *score, const float *w,
     double auc = 0.0, fp = 0.0, tp = 0.0, fp_prev = 0.0, tp_prev = 0.0;
     for (size_t k = 0; k < n; k++) {
         if (k > 0 && v[k].s != v[k - 1].s) {
-            if (pr) {
-                double pr_prev = tp_prev / total_pos, prc = tp / total_pos;
-                double h = 0, a, b;
-                if (tp == tp_prev) {
-                    a = 1.0;
-                    b = 0.0;
-                } else {
-                    h = (fp - fp_prev) / (tp - tp_prev);
-                    a = 1.0 + h;
-                    b = (fp_prev - h * tp_prev) / total_pos;
-                }
-                if (b != 0.0)
-                    auc += (prc - pr_prev - b / a * (log(a * prc + b) - log(a * pr_prev + b))) / a;
-                else
-                    auc += (prc - pr_prev) / a;
-            } else {
-                auc += fabs(fp - fp_prev) * (tp + tp_prev) / 2.0;
-            }
+            auc += segment_area(pr, total_pos, fp_prev, tp_prev, fp, tp);
             tp_prev = tp;
             fp_prev = fp;
         }
@@ -148,26 +153,8 @@ static int auc_eval(bool pr, const float *y, const float *score, const float *w,
         fp += (1.0 - (double)y[i]) * wi;
         tp += (double)y[i] * wi;
     }
-    if (pr) {
-        double pr_prev = tp_prev / total_pos, prc = tp / total_pos;
-        double h = 0, a, b;
-        if (tp == tp_prev) {
-            a = 1.0;
-            b = 0.0;
-        } else {
-            h = (fp - fp_prev) / (tp - tp_prev);
-            a = 1.0 + h;
-            b = (fp_prev - h * tp_prev) / total_pos;
-        }
-        if (b != 0.0)
-            auc += (prc - pr_prev - b / a * (log(a * prc + b) - log(a * pr_prev + b))) / a;
-        else
-            auc += (prc - pr_prev) / a;
-        *out = auc;
-    } else {
-        auc += fabs(fp - fp_prev) * (tp + tp_prev) / 2.0;
-        *out = auc / (fp * tp);
-    }
+    auc += segment_area(pr, total_pos, fp_prev, tp_prev, fp, tp);
+    *out = pr ? auc : auc / (fp * tp);
     ar_free(v);
     ar_free(idx);
     return AR_OK;
